@@ -1,0 +1,12 @@
+export { serveCgi } from './serve-cgi.js';
+export type { ServeCgiOptions } from './serve-cgi.js';
+export { envToRequest } from './env-to-request.js';
+export type { EnvToRequestOptions } from './env-to-request.js';
+export { writeResponse, formatResponseHead } from './write-response.js';
+export type { WriteResponseOptions } from './write-response.js';
+export { requestToEnv } from './request-to-env.js';
+export type { RequestToEnvOptions } from './request-to-env.js';
+export { parseCgiResponse } from './parse-cgi-response.js';
+export type { ParseCgiResponseOptions } from './parse-cgi-response.js';
+export { CgiEnvError, CgiResponseError, CgiBodyError } from './errors.js';
+export type { CgiApp, CgiEnv, CgiExecutionContext, CgiFetchHandler } from './types.js';
