@@ -4,37 +4,37 @@
  * or empty, and the two mean the same thing (RFC 3875 section 4.1).
  */
 export interface CgiEnv {
-  AUTH_TYPE?: string;
-  CONTENT_LENGTH?: string;
-  CONTENT_TYPE?: string;
-  GATEWAY_INTERFACE?: string;
-  PATH_INFO?: string;
-  PATH_TRANSLATED?: string;
-  QUERY_STRING?: string;
-  REMOTE_ADDR?: string;
-  REMOTE_HOST?: string;
-  REMOTE_IDENT?: string;
-  REMOTE_USER?: string;
-  REQUEST_METHOD?: string;
-  SCRIPT_NAME?: string;
-  SERVER_NAME?: string;
-  SERVER_PORT?: string;
-  SERVER_PROTOCOL?: string;
-  SERVER_SOFTWARE?: string;
+  AUTH_TYPE?: string | undefined;
+  CONTENT_LENGTH?: string | undefined;
+  CONTENT_TYPE?: string | undefined;
+  GATEWAY_INTERFACE?: string | undefined;
+  PATH_INFO?: string | undefined;
+  PATH_TRANSLATED?: string | undefined;
+  QUERY_STRING?: string | undefined;
+  REMOTE_ADDR?: string | undefined;
+  REMOTE_HOST?: string | undefined;
+  REMOTE_IDENT?: string | undefined;
+  REMOTE_USER?: string | undefined;
+  REQUEST_METHOD?: string | undefined;
+  SCRIPT_NAME?: string | undefined;
+  SERVER_NAME?: string | undefined;
+  SERVER_PORT?: string | undefined;
+  SERVER_PROTOCOL?: string | undefined;
+  SERVER_SOFTWARE?: string | undefined;
   /** Not in RFC 3875, but set by Apache, lighttpd, nginx and busybox. */
-  REMOTE_PORT?: string;
-  REQUEST_URI?: string;
-  REQUEST_SCHEME?: string;
-  HTTPS?: string;
-  DOCUMENT_ROOT?: string;
-  SCRIPT_FILENAME?: string;
-  SERVER_ADDR?: string;
+  REMOTE_PORT?: string | undefined;
+  REQUEST_URI?: string | undefined;
+  REQUEST_SCHEME?: string | undefined;
+  HTTPS?: string | undefined;
+  DOCUMENT_ROOT?: string | undefined;
+  SCRIPT_FILENAME?: string | undefined;
+  SERVER_ADDR?: string | undefined;
   /**
    * The public path prefix the app is mounted at, computed by fetch-cgi (see docs/api.md):
    * `/cgi-bin/app.cgi` when reached directly, `/app` when `/app/users/42` was rewritten to
    * the script, `''` when the script answers at the site root.
    */
-  FETCH_CGI_BASE?: string;
+  FETCH_CGI_BASE?: string | undefined;
   [name: string]: string | undefined;
 }
 
@@ -52,11 +52,7 @@ export interface CgiExecutionContext {
 export type CgiHandlerResult = Response | Promise<Response>;
 
 /** A fetch handler: the request, the CGI meta-variables and the execution context. */
-export type CgiFetchHandler = (
-  request: Request,
-  env: CgiEnv,
-  ctx: CgiExecutionContext,
-) => CgiHandlerResult;
+export type CgiFetchHandler = (request: Request, env: CgiEnv, ctx: CgiExecutionContext) => CgiHandlerResult;
 
 /**
  * An app: a fetch handler, or an object with a `fetch` method (a Hono instance,

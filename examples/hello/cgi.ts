@@ -1,0 +1,4 @@
+import { serveCgi } from 'fetch-cgi';
+import app from './app.js';
+
+serveCgi(app);

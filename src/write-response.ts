@@ -1,0 +1,196 @@
+import { localRedirectPath } from './local-redirect.js';
+import { reasonPhrase } from './status-text.js';
+
+/** The little of a Node `Writable` the writer needs; `process.stdout` and any Writable fit. */
+export interface CgiOutput {
+  write(chunk: Uint8Array | string, callback?: (error?: Error | null) => void): boolean;
+  end(callback?: () => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  once(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): unknown;
+}
+
+export interface WriteResponseOptions {
+  /** The request method: a HEAD response gets no body (RFC 9110 section 9.3.2). */
+  method?: string;
+  /**
+   * Non-parsed-header output (RFC 3875 section 5): a full HTTP status line instead of
+   * `Status:`, for scripts whose file name starts with `nph-`.
+   */
+  nph?: boolean;
+  /** SERVER_PROTOCOL, which the NPH status line follows (default `HTTP/1.1`). */
+  protocol?: string;
+  /**
+   * Public prefix put in front of a root-relative `Location` (`/login` becomes
+   * `/cgi-bin/app.cgi/login`), so redirects written for the root work behind any mount.
+   */
+  locationBase?: string;
+  /** Stops the body mid-stream when aborted (the client went away). */
+  signal?: AbortSignal;
+}
+
+// Meaningful only between a client and the server next to it (RFC 9110 section 7.6.1); CGI
+// leaves framing to the server, and Hono's streaming helpers set Transfer-Encoding themselves.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Statuses that never have a body, whatever the app put in the `Response`. */
+export function forbidsBody(status: number, method?: string): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * The CGI response header block for `response` (RFC 3875 section 6): `Status: NNN Reason`
+ * first (busybox httpd only recognises it there), every field on its own CRLF line, each
+ * `Set-Cookie` separately, then the blank line. Throws a `TypeError` for a field that could
+ * inject a line; nothing can reach the output through the status text.
+ */
+export function formatResponseHead(response: Response, options: WriteResponseOptions = {}): string {
+  const localPath = localRedirectPath(response);
+  // RFC 3875 section 6.2.2: a local redirect is the Location field and nothing else.
+  if (localPath !== undefined) return `Location: ${localPath}\r\n\r\n`;
+  const { status } = response;
+  if (!Number.isInteger(status) || status < 200 || status > 999) {
+    throw new TypeError(`fetch-cgi: the app's response has status ${status}, which HTTP cannot send`);
+  }
+  const reason = reasonPhrase(status, response.statusText ?? '');
+  let head = options.nph
+    ? `${statusLineProtocol(options.protocol)} ${status} ${reason}\r\n`
+    : `Status: ${status} ${reason}\r\n`;
+  const noContent = status === 204 || status === 304;
+  for (const [name, value] of response.headers) {
+    if (name === 'set-cookie' || HOP_BY_HOP.has(name)) continue;
+    if (name === 'content-length' && noContent) continue;
+    const field = name === 'location' ? withBase(value, options.locationBase) : value;
+    head += formatField(name, field);
+  }
+  for (const cookie of setCookies(response.headers)) head += formatField('set-cookie', cookie);
+  if (options.nph) {
+    if (!response.headers.has('date')) head += `Date: ${new Date().toUTCString()}\r\n`;
+    // NPH output has no length the server could reuse the connection with.
+    head += 'Connection: close\r\n';
+  }
+  return `${head}\r\n`;
+}
+
+/**
+ * Writes `response` to `output` as CGI bytes: the head, then the body chunk by chunk as the
+ * app produces it, waiting for `'drain'` whenever `output` is full, then ends `output`.
+ * No body for HEAD, 204 and 304. Rejects if the body stream fails or `output` breaks.
+ */
+export async function writeResponse(
+  response: Response,
+  output: CgiOutput,
+  options: WriteResponseOptions = {},
+): Promise<void> {
+  output.write(Buffer.from(formatResponseHead(response, options), 'latin1'));
+  await writeResponseBody(response, output, options);
+  await endOutput(output);
+}
+
+/** Streams the body of `response` to `output` with backpressure; cancels it when not sent. */
+export async function writeResponseBody(
+  response: Response,
+  output: CgiOutput,
+  options: Pick<WriteResponseOptions, 'method' | 'signal'> = {},
+): Promise<void> {
+  const body = response.body;
+  if (!body) return;
+  if (forbidsBody(response.status, options.method)) {
+    await body.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const { done, value } = await reader.read();
+      if (done) return;
+      const chunk = toBytes(value);
+      if (chunk.byteLength === 0) continue;
+      if (!output.write(chunk)) await drained(output, options.signal);
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Ends `output` and resolves once everything written has been handed to the OS. */
+export function endOutput(output: CgiOutput): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: unknown) => reject(error);
+    output.once('error', onError);
+    output.end(() => {
+      output.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
+function drained(output: CgiOutput, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: unknown) => {
+      output.removeListener('drain', onDrain);
+      output.removeListener('error', onError);
+      output.removeListener('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onDrain = () => done();
+    const onError = (error: unknown) => done(error ?? new Error('output failed'));
+    const onClose = () => done(new Error('fetch-cgi: output closed before the response was written'));
+    const onAbort = () => done(signal?.reason);
+    output.once('drain', onDrain);
+    output.once('error', onError);
+    output.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError(`fetch-cgi: the response body stream produced a ${typeof value}, not bytes`);
+}
+
+function formatField(name: string, value: string): string {
+  if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+    throw new TypeError(`fetch-cgi: the app's response has an invalid ${JSON.stringify(name)} header`);
+  }
+  return `${canonicalName(name)}: ${value}\r\n`;
+}
+
+/** `content-type` as `Content-Type`: servers that pass headers through raw show them this way. */
+function canonicalName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
+function setCookies(headers: Headers): string[] {
+  if (typeof headers.getSetCookie === 'function') return headers.getSetCookie();
+  const combined = headers.get('set-cookie');
+  return combined === null ? [] : [combined];
+}
+
+function withBase(location: string, base: string | undefined): string {
+  if (!base || !location.startsWith('/') || location.startsWith('//')) return location;
+  return base + location;
+}
+
+function statusLineProtocol(protocol: string | undefined): string {
+  return protocol && /^HTTP\/\d(\.\d)?$/.test(protocol) ? protocol : 'HTTP/1.1';
+}
