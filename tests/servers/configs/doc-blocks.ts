@@ -1,0 +1,78 @@
+/**
+ * The configuration blocks docs/deploy/*.md embed, generated from the same functions the
+ * test servers are configured with, so that the docs show exactly what is tested. A page
+ * marks each block as `<!-- generated:NAME -->` ... `<!-- /generated -->`.
+ */
+import { apacheHtaccess, apacheVhost } from './apache.js';
+import { busyboxCommand, miniHttpdCommand, shellCommand } from './command-lines.js';
+import { lighttpdSite } from './lighttpd.js';
+import { fcgiwrapCommand, nginxSite } from './nginx.js';
+
+/** One generated block: the page it belongs on, its code-fence language and its text. */
+export interface DocBlock {
+  page: string;
+  lang: string;
+  text: string;
+}
+
+const documentRoot = '/var/www/example';
+const fcgiwrapSocket = '/run/fcgiwrap/fcgiwrap.sock';
+
+/** Every generated block by name. A name may appear on more pages than its own. */
+export const docBlocks: Record<string, DocBlock> = {
+  'apache-vhost': {
+    page: 'apache.md',
+    lang: 'apache',
+    text: apacheVhost({ address: '*:80', serverName: 'example.com', documentRoot }),
+  },
+  'apache-htaccess': { page: 'shared-hosting.md', lang: 'apache', text: apacheHtaccess() },
+  'lighttpd-site': { page: 'lighttpd.md', lang: 'conf', text: lighttpdSite({ streamResponseBody: true }) },
+  'nginx-site': {
+    page: 'nginx-fcgiwrap.md',
+    lang: 'nginx',
+    text: nginxSite({
+      listen: '80',
+      serverName: 'example.com',
+      root: documentRoot,
+      socket: fcgiwrapSocket,
+      unbuffered: true,
+    }),
+  },
+  'fcgiwrap-command': {
+    page: 'nginx-fcgiwrap.md',
+    lang: 'sh',
+    text: `install -d -o www-data -g www-data /run/fcgiwrap\n${shellCommand(fcgiwrapCommand(fcgiwrapSocket))}\n`,
+  },
+  'busybox-command': {
+    page: 'busybox.md',
+    lang: 'sh',
+    text: `touch /etc/busybox-httpd.conf\n${shellCommand(busyboxCommand({ address: '0.0.0.0', port: 8080, documentRoot }, '/etc/busybox-httpd.conf'))}\n`,
+  },
+  'mini-httpd-command': {
+    page: 'mini_httpd.md',
+    lang: 'sh',
+    text: `${shellCommand(miniHttpdCommand({ address: '0.0.0.0', port: 8080, documentRoot }, '/var/log/mini_httpd.log'))}\n`,
+  },
+};
+
+const marker = /(<!-- generated:([\w-]+) -->\n)[\s\S]*?(<!-- \/generated -->)/g;
+
+/** The markdown between the markers of block `name`: a fenced code block. */
+export function renderDocBlock(name: string): string {
+  const block = docBlocks[name];
+  if (!block) throw new Error(`deploy docs: unknown generated block ${JSON.stringify(name)}`);
+  return `\`\`\`${block.lang}\n${block.text.trimEnd()}\n\`\`\`\n`;
+}
+
+/** `markdown` with every generated block replaced by its current text. */
+export function fillDocBlocks(markdown: string): string {
+  return markdown.replace(
+    marker,
+    (_all, open: string, name: string, close: string) => open + renderDocBlock(name) + close,
+  );
+}
+
+/** Names of the generated blocks `markdown` contains, in order. */
+export function docBlockNames(markdown: string): string[] {
+  return [...markdown.matchAll(marker)].map((match) => match[2] ?? '');
+}
