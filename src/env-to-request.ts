@@ -1,5 +1,5 @@
 import { CgiEnvError } from './errors.js';
-import { type BodyLength, readRequestBody, requestBodyLength } from './request-body.js';
+import { type BodyLength, type BodySource, readRequestBody, requestBodyLength } from './request-body.js';
 import { requestHeaderEntries } from './request-headers.js';
 import { requestTarget } from './request-url.js';
 import type { CgiEnv } from './types.js';
@@ -12,7 +12,7 @@ export interface EnvToRequestOptions {
    * Where the body comes from: the script's stdin, or a function returning it (called only when
    * the request has a body, so a GET never touches stdin). Read up to CONTENT_LENGTH bytes.
    */
-  input?: AsyncIterable<Uint8Array | string> | (() => AsyncIterable<Uint8Array | string>);
+  input?: BodySource | (() => BodySource);
   /** Aborts when the client goes away; becomes `request.signal`. */
   signal?: AbortSignal;
   /** Route on the path after the script (PATH_INFO), the default, or the public URL. */

@@ -1,6 +1,9 @@
 import { CgiBodyError, CgiEnvError } from './errors.js';
 import type { CgiEnv } from './types.js';
 
+/** Where body bytes come from: `process.stdin`, any Readable, a web stream, or an array in tests. */
+export type BodySource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
 /** How many body bytes stdin holds: a number, `'eof'` (read to the end), or none at all. */
 export type BodyLength = number | 'eof' | undefined;
 
@@ -34,18 +37,18 @@ export function requestBodyLength(env: CgiEnv, method: string, maxBodySize: numb
  * past `maxBodySize` (read to EOF) errors it with 413.
  */
 export function readRequestBody(
-  input: AsyncIterable<Uint8Array | string>,
+  input: BodySource,
   length: number | 'eof',
   maxBodySize: number,
 ): ReadableStream<Uint8Array> {
   const limit = length === 'eof' ? maxBodySize : length;
   let received = 0;
-  let chunks: AsyncIterator<Uint8Array | string> | undefined;
+  let chunks: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array | string> | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (received === limit && length !== 'eof') return controller.close();
-        chunks ??= input[Symbol.asyncIterator]();
+        chunks ??= Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
         let next: IteratorResult<Uint8Array | string>;
         try {
           next = await chunks.next();

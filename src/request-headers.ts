@@ -20,12 +20,18 @@ export function requestHeaderEntries(env: CgiEnv, contentLength: number | undefi
   for (const variable in env) {
     if (!variable.startsWith('HTTP_') || SKIPPED.has(variable)) continue;
     const value = env[variable];
-    if (value === undefined) continue;
+    // RFC 3875 section 4.1: an empty variable is the same as an unset one (python sets HTTP_COOKIE='').
+    if (!value) continue;
     const name = variable.slice(5).replaceAll('_', '-').toLowerCase();
     if (!TOKEN.test(name)) continue;
     const field = headerValue(value);
     if (field !== undefined) entries.push([name, field]);
   }
+  // Apache's `RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]`, the shared-hosting
+  // substitute for CGIPassAuth, arrives renamed by the internal redirect.
+  const redirected = env.HTTP_AUTHORIZATION ? undefined : env.REDIRECT_HTTP_AUTHORIZATION;
+  const authorization = redirected && headerValue(redirected);
+  if (authorization) entries.push(['authorization', authorization]);
   const type = env.CONTENT_TYPE && headerValue(env.CONTENT_TYPE);
   if (type) entries.push(['content-type', type]);
   if (contentLength !== undefined) entries.push(['content-length', String(contentLength)]);

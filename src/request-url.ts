@@ -44,7 +44,12 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
   const query = env.QUERY_STRING ?? '';
   // '#' cannot arrive in a request line; escaped so the URL parser doesn't take it as a fragment.
   const search = query === '' ? '' : `?${query.replaceAll('#', '%23')}`;
-  return { url: `${origin}${path}${search}`, base };
+  const href = `${origin}${path}${search}`;
+  try {
+    return { url: new URL(href).href, base };
+  } catch {
+    throw new CgiEnvError(env.REQUEST_URI ? 'REQUEST_URI' : 'PATH_INFO', env.REQUEST_URI ?? pathInfo);
+  }
 }
 
 /** Scheme and authority from HTTPS/REQUEST_SCHEME/SERVER_PORT, HTTP_HOST or SERVER_NAME. */
@@ -116,9 +121,15 @@ export function rawSuffixFor(rawPath: string, decoded: string): string | undefin
   while (w > 0 && r > 0) {
     const escaped = r >= 3 && rawPath[r - 3] === '%';
     if (escaped) {
-      const byte = Number.parseInt(rawPath.slice(r - 2, r), 16);
-      if (byte !== want[w - 1]) return undefined;
-      w -= 1;
+      const token = rawPath.slice(r - 3, r);
+      // Apache with `AllowEncodedSlashes NoDecode` leaves %2F encoded in PATH_INFO.
+      if (/^%2f$/i.test(token) && w >= 3 && want.toString('latin1', w - 3, w) === token) {
+        w -= 3;
+      } else if (Number.parseInt(token.slice(1), 16) === want[w - 1]) {
+        w -= 1;
+      } else {
+        return undefined;
+      }
       r -= 3;
       continue;
     }

@@ -1,6 +1,7 @@
 import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from './env-to-request.js';
 import { CgiBodyError, CgiEnvError } from './errors.js';
 import { executionContext, settleBackgroundWork } from './execution-context.js';
+import type { BodySource } from './request-body.js';
 import { takeOverProcessIo } from './process-io.js';
 import { reasonPhrase } from './status-text.js';
 import type { CgiApp, CgiEnv } from './types.js';
@@ -10,7 +11,7 @@ export interface ServeCgiOptions {
   /** The meta-variables (default `process.env`). */
   env?: CgiEnv;
   /** The request body source (default `process.stdin`, opened only when there is a body). */
-  stdin?: AsyncIterable<Uint8Array | string>;
+  stdin?: BodySource;
   /**
    * The HTTP channel (default `process.stdout`). With the default, stray output such as
    * `console.log` is sent to stderr while the bridge runs, and the process exits when done.
