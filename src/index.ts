@@ -7,7 +7,7 @@ export type { CgiOutput, WriteResponseOptions } from './write-response.js';
 export { localRedirect } from './local-redirect.js';
 export { requestToEnv } from './request-to-env.js';
 export type { RequestToEnvOptions } from './request-to-env.js';
-export { parseCgiResponse } from './parse-cgi-response.js';
+export { isLocalRedirect, parseCgiResponse } from './parse-cgi-response.js';
 export type { ParseCgiResponseOptions } from './parse-cgi-response.js';
 export { CgiEnvError, CgiResponseError, CgiBodyError } from './errors.js';
 export type { CgiApp, CgiEnv, CgiExecutionContext, CgiFetchHandler } from './types.js';

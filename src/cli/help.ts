@@ -1,0 +1,74 @@
+/** Text of `fetch-cgi --help`. */
+export const mainHelp = `Usage: fetch-cgi <command> [options]
+
+Run fetch-style web apps (Hono, itty-router, (Request) => Response) as CGI scripts.
+
+Commands:
+  build <entry>            bundle an app into one executable CGI script
+  serve <script|entry>     run a local CGI/1.1 host for a script (builds an entry first)
+  request <script|entry> <path>
+                           run a script once for one request and print the response
+
+Options:
+  -h, --help               show help (also: fetch-cgi <command> --help)
+  -v, --version            print the version
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 malformed CGI response (request).
+Docs: docs/cli.md
+`;
+
+/** Text of `fetch-cgi build --help`. */
+export const buildHelp = `Usage: fetch-cgi build <entry> [options]
+
+Bundle <entry> (.ts or .js) into one self-contained executable CGI script. The entry
+either default-exports the app (a function, an object with fetch, a Hono app) or
+calls serveCgi(app) itself.
+
+Options:
+  -o, --out <file>         output file (default: <entry name>.cgi in the current folder)
+      --minify             minify the bundle
+      --sourcemap          inline a source map; stack traces point at your source
+      --node <path>        absolute path of node for the shebang (default: /usr/bin/env -S node)
+      --runtime <name>     node (bun and deno are not yet supported)
+  -h, --help               show this help
+`;
+
+/** Text of `fetch-cgi serve --help`. */
+export const serveHelp = `Usage: fetch-cgi serve <script|entry> [options]
+
+Serve a CGI script on a local HTTP server, one process per request, the way Apache or
+lighttpd would. A .ts/.js/.mjs/.cjs/.tsx/.jsx entry is built to a temporary script first
+and rebuilt when its files change.
+
+Options:
+  -p, --port <n>           port (default 8080; 0 picks a free one)
+      --host <addr>        address to listen on (default 127.0.0.1)
+      --mount <path>       SCRIPT_NAME, the URL path of the script (default: '' = site root)
+      --timeout <seconds>  kill the script and answer 504 after this long (default 30; 0 = never)
+  -e, --env <NAME=VALUE>   add a variable to the script's environment (repeatable)
+      --no-build           run the file as a script even if it ends in .js or .ts
+  -h, --help               show this help
+`;
+
+/** Text of `fetch-cgi request --help`. */
+export const requestHelp = `Usage: fetch-cgi request <script|entry> [options] <path-and-query>
+
+Run the script once for one request and print the response like curl -i: status line,
+header fields, blank line, body (binary-safe). An entry is built to a temporary script first.
+
+Options:
+  -X, --request <method>   request method (default GET, or POST with data)
+  -H, --header <line>      request header 'Name: value' (repeatable)
+  -d, --data <data>        request body; @file reads a file, @- reads stdin
+      --data-binary <data> same as --data
+  -i, --include            print status line and header fields (the default)
+      --no-include         print only the body
+      --mount <path>       SCRIPT_NAME, the URL path of the script (default: '' = site root)
+      --timeout <seconds>  kill the script after this long (default 30; 0 = never)
+  -e, --env <NAME=VALUE>   add a variable to the script's environment (repeatable)
+      --no-build           run the file as a script even if it ends in .js or .ts
+  -h, --help               show this help
+
+Exit codes: 0 any well-formed response (whatever its status), 1 the script could not be
+built, started or finished in time, 2 usage error, 3 malformed CGI response.
+`;

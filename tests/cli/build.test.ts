@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { cleanEnv, root, runCli, tempDir } from './helpers.js';
+
+/** Runs a built script as a CGI server would: a minimal environment, nothing else. */
+function runCgi(script: string, env: Record<string, string>, input = '') {
+  return spawnSync(script, {
+    cwd: dirname(script),
+    input,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      REQUEST_METHOD: 'GET',
+      SERVER_NAME: 'localhost',
+      SERVER_PORT: '80',
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      REMOTE_ADDR: '127.0.0.1',
+      QUERY_STRING: '',
+      SCRIPT_NAME: '/cgi-bin/app.cgi',
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+}
+
+/** Whether any folder from `dir` up to the root holds `name`. */
+function foundAbove(dir: string, name: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, name))) return true;
+    if (dirname(at) === at) return false;
+  }
+}
+
+describe('fetch-cgi build', () => {
+  const outside = tempDir('fetch-cgi-build-');
+  // A "type": "module" scope with no node_modules anywhere above it.
+  writeFileSync(join(outside, 'package.json'), '{ "type": "module" }\n');
+  const bin = join(outside, 'cgi-bin');
+  mkdirSync(bin);
+
+  for (const name of ['app.cgi', 'index.fcgi', 'app']) {
+    test(`the example app built as ${name} runs under a "type": "module" parent with no node_modules`, async () => {
+      const out = join(bin, name);
+      const result = await runCli(['build', 'examples/hello/app.ts', '-o', out]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /built .* \(\d+\.\d KiB, default export served by serveCgi\) in \d+ ms/);
+      assert.equal(statSync(out).mode & 0o777, 0o755);
+      assert.equal(foundAbove(bin, 'node_modules'), false);
+      const run = runCgi(out, { PATH_INFO: '/users/42' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /^Status: 200 OK\r?\n/);
+      assert.match(run.stdout, /\{"id":"42","server":"unknown"\}$/);
+    });
+  }
+
+  test('defaults the output to <entry name>.cgi in the current folder', async () => {
+    const cwd = tempDir('fetch-cgi-build-cwd-');
+    const result = await runCli(['build', join(root, 'examples/hello/app.ts')], { cwd });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(join(cwd, 'app.cgi')));
+    assert.equal(
+      readFileSync(join(cwd, 'app.cgi'), 'utf8').split('\n')[0],
+      '#!/usr/bin/env -S node --eval=require(path.resolve(process.argv[1]))',
+    );
+  });
+
+  test('bundles an entry that calls serveCgi itself without wrapping it again', async () => {
+    const out = join(bin, 'self.cgi');
+    const result = await runCli(['build', 'examples/hello/cgi.ts', '-o', out]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /calls serveCgi itself/);
+    const run = runCgi(out, { PATH_INFO: '/' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /Hello from fetch-cgi/);
+  });
+
+  test('--node writes that interpreter into the shebang and --minify shrinks the bundle', async () => {
+    const out = join(bin, 'minified.cgi');
+    const plain = await runCli(['build', 'examples/hello/app.ts', '-o', join(bin, 'plain.cgi')]);
+    const result = await runCli(['build', 'examples/hello/app.ts', '-o', out, '--minify', '--node', process.execPath]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(plain.code, 0, plain.stderr);
+    const text = readFileSync(out, 'utf8');
+    assert.ok(text.startsWith(`#!${process.execPath} --eval=`));
+    assert.ok(text.length < readFileSync(join(bin, 'plain.cgi'), 'utf8').length);
+    assert.equal(runCgi(out, { PATH_INFO: '/users/1' }).status, 0);
+  });
+
+  test('--sourcemap makes stack traces point at the TypeScript source', async () => {
+    const dir = tempDir('fetch-cgi-build-map-');
+    const entry = join(dir, 'thrower.ts');
+    writeFileSync(
+      entry,
+      [
+        'type Handler = (request: Request) => Response;',
+        'function explode(): never {',
+        "  throw new Error('boom at load');",
+        '}',
+        'if (process.env.EXPLODE) explode();',
+        "const handler: Handler = () => new Response('fine');",
+        'export default handler;',
+        '',
+      ].join('\n'),
+    );
+    const out = join(bin, 'thrower.cgi');
+    const result = await runCli(['build', entry, '-o', out, '--sourcemap']);
+    assert.equal(result.code, 0, result.stderr);
+    const run = runCgi(out, { EXPLODE: '1' });
+    assert.notEqual(run.status, 0);
+    assert.match(run.stderr, /thrower\.ts:3:\d+/);
+    assert.match(runCgi(out, {}).stdout, /fine$/);
+  });
+
+  test('imports of import.meta.url see the bundle file URL', async () => {
+    const dir = tempDir('fetch-cgi-build-meta-');
+    const entry = join(dir, 'meta.ts');
+    writeFileSync(entry, 'export default () => new Response(import.meta.url);\n');
+    const out = join(bin, 'meta.cgi');
+    assert.equal((await runCli(['build', entry, '-o', out])).code, 0);
+    assert.match(runCgi(out, {}).stdout, new RegExp(`file://${out.replaceAll('.', '\\.')}$`));
+  });
+
+  const errors: [string, string, RegExp][] = [
+    ['a missing entry', 'missing.ts', /^fetch-cgi: entry not found: .*missing\.ts\n$/],
+    [
+      'a syntax error, with file:line:column',
+      'syntax.ts',
+      /^fetch-cgi: build failed: .*syntax\.ts:2:11: Unexpected ";"\n$/,
+    ],
+    [
+      'an unresolvable import',
+      'unresolved.ts',
+      /^fetch-cgi: build failed: .*unresolved\.ts:1:\d+: Could not resolve "no-such-package"\n$/,
+    ],
+    [
+      'an entry with no default export that never calls serveCgi',
+      'library.ts',
+      /has no default export and never calls serveCgi/,
+    ],
+  ];
+  const broken = tempDir('fetch-cgi-build-errors-');
+  writeFileSync(join(broken, 'syntax.ts'), 'export default 1;\nconst a = ;\n');
+  writeFileSync(join(broken, 'unresolved.ts'), "import x from 'no-such-package';\nexport default x;\n");
+  // Imports serveCgi but never calls it: still not servable.
+  writeFileSync(
+    join(broken, 'library.ts'),
+    "import { serveCgi } from 'fetch-cgi';\nexport const x = 1;\nvoid serveCgi;\n",
+  );
+  for (const [what, file, message] of errors) {
+    test(`fails with exit 1 and one line for ${what}`, async () => {
+      const result = await runCli(['build', join(broken, file), '-o', join(broken, 'out.cgi')]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, message);
+      assert.equal(existsSync(join(broken, 'out.cgi')), false);
+    });
+  }
+
+  test('a default export that is not an app fails at run time with a clear message', async () => {
+    const entry = join(broken, 'number.ts');
+    writeFileSync(entry, 'export default 42;\n');
+    const out = join(bin, 'number.cgi');
+    assert.equal((await runCli(['build', entry, '-o', out])).code, 0);
+    const run = runCgi(out, {});
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /the default export of number\.ts is not an app/);
+  });
+
+  test('rejects --runtime bun and deno as not yet supported, and unknown runtimes as usage errors', async () => {
+    const bun = await runCli(['build', 'examples/hello/app.ts', '--runtime', 'bun']);
+    assert.equal(bun.code, 1);
+    assert.match(bun.stderr, /--runtime bun is not yet supported/);
+    const other = await runCli(['build', 'examples/hello/app.ts', '--runtime', 'java']);
+    assert.equal(other.code, 2);
+  });
+
+  test('cleanEnv keeps the tests away from NODE_OPTIONS', () => {
+    assert.equal(cleanEnv().NODE_OPTIONS, undefined);
+  });
+});
