@@ -66,7 +66,11 @@ export function envToRequest(env: CgiEnv, options: EnvToRequestOptions = {}): Re
 }
 
 /** The `Request` for parts already read from the environment. */
-export function partsToRequest(parts: CgiRequestParts, options: EnvToRequestOptions = {}): Request {
+export function partsToRequest(
+  parts: CgiRequestParts,
+  options: EnvToRequestOptions = {},
+  RequestClass: typeof Request = Request,
+): Request {
   const { bodyLength } = parts;
   const init: RequestInit & { duplex?: 'half' } = { method: parts.method, headers: parts.headers };
   if (options.signal) init.signal = options.signal;
@@ -75,7 +79,7 @@ export function partsToRequest(parts: CgiRequestParts, options: EnvToRequestOpti
     init.body = readRequestBody(input, bodyLength, options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE);
     init.duplex = 'half';
   }
-  return new Request(parts.url, init);
+  return new RequestClass(parts.url, init);
 }
 
 function requestMethod(value: string | undefined): string {

@@ -1,9 +1,9 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import type { CgiOutput } from './write-response.js';
 
 /** What serveCgi needs from the process when it runs on the process's own streams. */
 export interface ProcessIo {
-  /** The HTTP channel: writes that bypass the redirect of stray output. */
+  /** The HTTP channel: fd 1, bypassing the redirect of stray output. */
   output: CgiOutput;
   /** Called when the server sends SIGTERM before the response is complete. */
   onTerminate(listener: () => void): void;
@@ -16,34 +16,24 @@ export interface ProcessIo {
   detach(): void;
 }
 
+type Listener = (...args: unknown[]) => void;
+
 /**
- * Takes over the process's stdout for the CGI response: anything else written to it (a stray
- * `console.log`) goes to stderr instead, and SIGTERM after the response no longer kills
- * background work.
+ * Takes over the process's stdout for the CGI response. The response goes to fd 1 with
+ * blocking writes, so `process.stdout` (and the stream modules behind it, a few ms per start)
+ * is never built for it; whatever else asks for `process.stdout` (a stray `console.log`) gets
+ * a stream that writes to stderr. SIGTERM after the response no longer kills background work.
  */
 export function takeOverProcessIo(): ProcessIo {
-  const { stdout, stderr } = process;
-  const protocolWrite = stdout.write as (
-    chunk: Uint8Array | string,
-    callback?: (error?: Error | null) => void,
-  ) => boolean;
-  stdout.write = ((...args: Parameters<typeof stderr.write>) => stderr.write(...args)) as typeof stdout.write;
-
+  redirectStdoutToStderr();
   let done = false;
   let terminate: () => void = noop;
   // Installed at once: without a listener, SIGTERM kills the process, background work too.
   process.on('SIGTERM', () => {
     if (!done) terminate();
   });
-
   return {
-    output: {
-      write: (chunk, callback) => protocolWrite.call(stdout, chunk, callback),
-      end: (callback) => stdout.end(callback),
-      on: (event, listener) => stdout.on(event, listener),
-      once: (event, listener) => stdout.once(event, listener),
-      removeListener: (event, listener) => stdout.removeListener(event, listener),
-    },
+    output: fdOutput(1),
     onTerminate(listener) {
       terminate = listener;
     },
@@ -52,7 +42,8 @@ export function takeOverProcessIo(): ProcessIo {
     },
     detach() {
       for (const fd of [1, 2]) {
-        if (fd === 1 ? stdout.isTTY : stderr.isTTY) continue;
+        // A terminal (or /dev/null already) holds no response open; node:tty would cost a start-up.
+        if (fstatSync(fd).isCharacterDevice()) continue;
         // Closing and reopening at once keeps the fd number taken, so no socket the app opens
         // later can land on it and receive stray output.
         closeSync(fd);
@@ -62,4 +53,88 @@ export function takeOverProcessIo(): ProcessIo {
     },
   };
 }
+
+function redirectStdoutToStderr(): void {
+  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+  const getStdout = descriptor?.get ?? (() => descriptor?.value as NodeJS.WriteStream);
+  let stdout: NodeJS.WriteStream | undefined;
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (!stdout) {
+        stdout = getStdout.call(process) as NodeJS.WriteStream;
+        stdout.write = ((...args: Parameters<typeof process.stderr.write>) =>
+          process.stderr.write(...args)) as typeof stdout.write;
+      }
+      return stdout;
+    },
+  });
+}
+
+/**
+ * A CgiOutput on a file descriptor with blocking writes: each write has reached the pipe or
+ * socket when it returns, which is the backpressure, and nothing is left to flush at exit.
+ */
+function fdOutput(fd: number): CgiOutput {
+  const listeners = new Map<string, Listener[]>();
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const listener of listeners.get(event) ?? []) listener(...args);
+  };
+  let failed: unknown;
+  const add = (event: string, listener: Listener, once: boolean) => {
+    const wrapped: Listener = once
+      ? (...args) => {
+          remove(event, wrapped);
+          listener(...args);
+        }
+      : listener;
+    (wrapped as { original?: Listener }).original = listener;
+    listeners.set(event, [...(listeners.get(event) ?? []), wrapped]);
+  };
+  const remove = (event: string, listener: Listener) => {
+    const list = listeners.get(event) ?? [];
+    listeners.set(
+      event,
+      list.filter((item) => item !== listener && (item as { original?: Listener }).original !== listener),
+    );
+  };
+  return {
+    write(chunk, callback) {
+      if (failed === undefined) {
+        try {
+          writeAll(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        } catch (error) {
+          failed = error;
+          // Like a stream: the error is reported on the next tick, to the 'error' listeners.
+          process.nextTick(() => emit('error', error));
+        }
+      }
+      if (callback) process.nextTick(() => callback(failed as Error | null | undefined));
+      return failed === undefined;
+    },
+    end(callback) {
+      if (callback) process.nextTick(callback);
+      process.nextTick(() => emit('finish'));
+    },
+    on: (event, listener) => add(event, listener as Listener, false),
+    once: (event, listener) => add(event, listener, true),
+    removeListener: (event, listener) => remove(event, listener),
+  };
+}
+
+/** Writes all of `bytes` to `fd`, waiting (briefly) where a non-blocking fd is full. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    try {
+      offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      // The server left the descriptor non-blocking: wait for it to drain.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
+}
+
 function noop(): void {}

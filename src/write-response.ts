@@ -1,3 +1,4 @@
+import { lightResponseParts, type ResponseParts } from './cgi-response.js';
 import { localRedirectPath } from './local-redirect.js';
 import { reasonPhrase } from './status-text.js';
 
@@ -49,33 +50,63 @@ export function forbidsBody(status: number, method?: string): boolean {
 }
 
 /**
+ * What the writer sends for `response`: a light response's stored parts, or a real one's
+ * status, fields (sorted, as `Headers` iterates them), Set-Cookie values and body.
+ */
+export function responseParts(response: Response): ResponseParts {
+  const light = lightResponseParts(response);
+  if (light) return light;
+  const fields: [string, string][] = [];
+  for (const [name, value] of response.headers) if (name !== 'set-cookie') fields.push([name, value]);
+  return {
+    status: response.status,
+    statusText: response.statusText ?? '',
+    fields,
+    cookies: setCookies(response.headers),
+    body: response.body,
+  };
+}
+
+/**
  * The CGI response header block for `response` (RFC 3875 section 6): `Status: NNN Reason`
  * first (busybox httpd only recognises it there), every field on its own CRLF line, each
  * `Set-Cookie` separately, then the blank line. Throws a `TypeError` for a field that could
  * inject a line; nothing can reach the output through the status text.
  */
 export function formatResponseHead(response: Response, options: WriteResponseOptions = {}): string {
+  return headOf(response, responseParts(response), options);
+}
+
+/** The head for `response` whose parts were already read. */
+export function headOf(response: Response, parts: ResponseParts, options: WriteResponseOptions = {}): string {
   const localPath = localRedirectPath(response);
   // RFC 3875 section 6.2.2: a local redirect is the Location field and nothing else.
   if (localPath !== undefined) return `Location: ${localPath}\r\n\r\n`;
-  const { status } = response;
+  return formatHead(parts, options);
+}
+
+/** The header block for response parts; see {@link formatResponseHead}. */
+export function formatHead(parts: ResponseParts, options: WriteResponseOptions = {}): string {
+  const { status } = parts;
   if (!Number.isInteger(status) || status < 200 || status > 999) {
     throw new TypeError(`fetch-cgi: the app's response has status ${status}, which HTTP cannot send`);
   }
-  const reason = reasonPhrase(status, response.statusText ?? '');
+  const reason = reasonPhrase(status, parts.statusText);
   let head = options.nph
     ? `${statusLineProtocol(options.protocol)} ${status} ${reason}\r\n`
     : `Status: ${status} ${reason}\r\n`;
   const noContent = status === 204 || status === 304;
-  for (const [name, value] of response.headers) {
-    if (name === 'set-cookie' || HOP_BY_HOP.has(name)) continue;
+  let hasDate = false;
+  for (const [name, value] of parts.fields) {
+    if (HOP_BY_HOP.has(name)) continue;
     if (name === 'content-length' && noContent) continue;
+    if (name === 'date') hasDate = true;
     const field = name === 'location' ? withBase(value, options.locationBase) : value;
     head += formatField(name, field);
   }
-  for (const cookie of setCookies(response.headers)) head += formatField('set-cookie', cookie);
+  for (const cookie of parts.cookies) head += formatField('set-cookie', cookie);
   if (options.nph) {
-    if (!response.headers.has('date')) head += `Date: ${new Date().toUTCString()}\r\n`;
+    if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
     // NPH output has no length the server could reuse the connection with.
     head += 'Connection: close\r\n';
   }
@@ -92,21 +123,28 @@ export async function writeResponse(
   output: CgiOutput,
   options: WriteResponseOptions = {},
 ): Promise<void> {
-  output.write(Buffer.from(formatResponseHead(response, options), 'latin1'));
-  await writeResponseBody(response, output, options);
+  const parts = responseParts(response);
+  output.write(Buffer.from(headOf(response, parts, options), 'latin1'));
+  await writeBody(parts, output, options);
   await endOutput(output);
 }
 
-/** Streams the body of `response` to `output` with backpressure; cancels it when not sent. */
-export async function writeResponseBody(
-  response: Response,
+/** Sends the body of `parts` to `output` with backpressure; cancels a stream it may not send. */
+export async function writeBody(
+  parts: Pick<ResponseParts, 'status' | 'body'>,
   output: CgiOutput,
   options: Pick<WriteResponseOptions, 'method' | 'signal'> = {},
 ): Promise<void> {
-  const body = response.body;
-  if (!body) return;
-  if (forbidsBody(response.status, options.method)) {
-    await body.cancel().catch(() => {});
+  const { body } = parts;
+  if (body === null) return;
+  const streamed = typeof body === 'object' && !(body instanceof Uint8Array);
+  if (forbidsBody(parts.status, options.method)) {
+    if (streamed) await body.cancel().catch(() => {});
+    return;
+  }
+  if (!streamed) {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (bytes.byteLength > 0 && !output.write(bytes)) await drained(output, options.signal);
     return;
   }
   const reader = body.getReader();

@@ -56,7 +56,7 @@ function headAndBody(stdout: Buffer): { head: string; body: Buffer } {
 }
 
 const waitFor = async (predicate: () => boolean, ms: number) => {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
     if (predicate()) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -65,15 +65,29 @@ const waitFor = async (predicate: () => boolean, ms: number) => {
 
 describe('the built example app as a CGI process', () => {
   test('answers a GET on its raw stdout, exit code 0, nothing on stderr', async () => {
-    const result = await finish(start(helloScript, { PATH_INFO: '/users/42', REQUEST_URI: '/cgi-bin/app.cgi/users/42', SERVER_SOFTWARE: 'Apache/2.4' }));
-    assert.equal(result.stdout.toString(), 'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n{"id":"42","server":"Apache/2.4"}');
+    const result = await finish(
+      start(helloScript, {
+        PATH_INFO: '/users/42',
+        REQUEST_URI: '/cgi-bin/app.cgi/users/42',
+        SERVER_SOFTWARE: 'Apache/2.4',
+      }),
+    );
+    assert.equal(
+      result.stdout.toString(),
+      'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n{"id":"42","server":"Apache/2.4"}',
+    );
     assert.equal(result.code, 0);
     assert.equal(result.stderr, '');
   });
 
   test('reads a JSON POST body from stdin', async () => {
     const body = Buffer.from('{"hello":"world"}');
-    const env = { REQUEST_METHOD: 'POST', PATH_INFO: '/echo', CONTENT_TYPE: 'application/json', CONTENT_LENGTH: String(body.length) };
+    const env = {
+      REQUEST_METHOD: 'POST',
+      PATH_INFO: '/echo',
+      CONTENT_TYPE: 'application/json',
+      CONTENT_LENGTH: String(body.length),
+    };
     const result = await finish(start(helloScript, env), body);
     assert.equal(headAndBody(result.stdout).body.toString(), '{"received":{"hello":"world"}}');
   });
@@ -91,20 +105,23 @@ describe('a CGI process: bodies', () => {
   test('a 100 MiB upload reaches the app intact (SHA-256)', async () => {
     const hash = createHash('sha256');
     const size = 100 * MiB;
-    const result = await finish(start(fixtureScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: String(size) }), (stdin) => {
-      let sent = 0;
-      const chunk = Buffer.alloc(MiB);
-      const pump = () => {
-        while (sent < size) {
-          chunk.writeUInt32BE(sent / MiB, 0);
-          hash.update(chunk);
-          sent += chunk.length;
-          if (!stdin.write(chunk)) return void stdin.once('drain', pump);
-        }
-        stdin.end();
-      };
-      pump();
-    });
+    const result = await finish(
+      start(fixtureScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: String(size) }),
+      (stdin) => {
+        let sent = 0;
+        const chunk = Buffer.alloc(MiB);
+        const pump = () => {
+          while (sent < size) {
+            chunk.writeUInt32BE(sent / MiB, 0);
+            hash.update(chunk);
+            sent += chunk.length;
+            if (!stdin.write(chunk)) return void stdin.once('drain', pump);
+          }
+          stdin.end();
+        };
+        pump();
+      },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(headAndBody(result.stdout).body.toString(), `${size} ${hash.digest('hex')}`);
   });
@@ -139,7 +156,10 @@ describe('a CGI process: bodies', () => {
   });
 
   test('a request body that ends early gives a 400 instead of a hang', async () => {
-    const result = await finish(start(fixtureScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: '1000' }), Buffer.alloc(10));
+    const result = await finish(
+      start(fixtureScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: '1000' }),
+      Buffer.alloc(10),
+    );
     assert.match(result.stdout.toString(), /^Status: 400 Bad Request\r\n/);
     assert.match(result.stderr, /request body ended after 10 of 1000 bytes/);
   });
@@ -154,14 +174,23 @@ describe('a CGI process: the process around the response', () => {
   });
 
   test('httpoxy: HTTP_PROXY from a client header is gone from process.env before the app runs', async () => {
-    const result = await finish(start(fixtureScript, { PATH_INFO: '/proxy-env', HTTP_PROXY: 'http://evil:8080', http_proxy: 'http://evil:8080' }));
-    assert.deepEqual(JSON.parse(headAndBody(result.stdout).body.toString()), { HTTP_PROXY: null, http_proxy: null, env: null });
+    const result = await finish(
+      start(fixtureScript, { PATH_INFO: '/proxy-env', HTTP_PROXY: 'http://evil:8080', http_proxy: 'http://evil:8080' }),
+    );
+    assert.deepEqual(JSON.parse(headAndBody(result.stdout).body.toString()), {
+      HTTP_PROXY: null,
+      http_proxy: null,
+      env: null,
+    });
   });
 
   test('an exception thrown later in a callback gives a 500, the stack on stderr only', async () => {
     const result = await finish(start(fixtureScript, { PATH_INFO: '/throw-later' }));
     assert.equal(result.code, 1);
-    assert.equal(result.stdout.toString(), 'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error');
+    assert.equal(
+      result.stdout.toString(),
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+    );
     assert.match(result.stderr, /late failure with secret=hunter2/);
   });
 
@@ -207,7 +236,10 @@ describe('a CGI process: the process around the response', () => {
 
   test('SIGTERM in the middle of a response ends the process with one line on stderr', async () => {
     const pidfile = join(dir, 'sigterm-pid');
-    const child = start(fixtureScript, { PATH_INFO: '/download', QUERY_STRING: `chunks=1000&delay=50&pidfile=${pidfile}` });
+    const child = start(fixtureScript, {
+      PATH_INFO: '/download',
+      QUERY_STRING: `chunks=1000&delay=50&pidfile=${pidfile}`,
+    });
     child.stdin?.end();
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));

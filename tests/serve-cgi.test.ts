@@ -14,7 +14,11 @@ interface Run {
 }
 
 /** Serves one request in-process with injected streams. */
-async function run(app: CgiApp, env: CgiEnv, options: Partial<ServeCgiOptions> & { body?: string | Buffer } = {}): Promise<Run> {
+async function run(
+  app: CgiApp,
+  env: CgiEnv,
+  options: Partial<ServeCgiOptions> & { body?: string | Buffer } = {},
+): Promise<Run> {
   const chunks: Buffer[] = [];
   let stderr = '';
   const stdout = options.stdout ?? new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) });
@@ -39,11 +43,18 @@ async function* neverEnding(data: string): AsyncGenerator<Uint8Array> {
 }
 
 const post = (body: string, extra: CgiEnv = {}) =>
-  cgiEnv({ REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(Buffer.byteLength(body)), CONTENT_TYPE: 'text/plain', ...extra });
+  cgiEnv({
+    REQUEST_METHOD: 'POST',
+    CONTENT_LENGTH: String(Buffer.byteLength(body)),
+    CONTENT_TYPE: 'text/plain',
+    ...extra,
+  });
 
 describe('serveCgi: the app sees a Request, the environment and a context', () => {
   test('serves a Hono app at the path after the script', async () => {
-    const app = new Hono<{ Bindings: CgiEnv }>().get('/users/:id', (c) => c.text(`user ${c.req.param('id')} via ${c.env.SERVER_SOFTWARE}`));
+    const app = new Hono<{ Bindings: CgiEnv }>().get('/users/:id', (c) =>
+      c.text(`user ${c.req.param('id')} via ${c.env.SERVER_SOFTWARE}`),
+    );
     const result = await run(app, envDump('apache-pretty'), {});
     assert.equal(result.code, 0);
     assert.match(result.text, /^Status: 404 Not Found\r\n/);
@@ -91,7 +102,10 @@ describe('serveCgi: the app sees a Request, the environment and a context', () =
   });
 
   test('a HEAD response has headers and no body', async () => {
-    const result = await run(() => new Response('body', { headers: { 'content-length': '4' } }), cgiEnv({ REQUEST_METHOD: 'HEAD' }));
+    const result = await run(
+      () => new Response('body', { headers: { 'content-length': '4' } }),
+      cgiEnv({ REQUEST_METHOD: 'HEAD' }),
+    );
     assert.equal(result.text, 'Status: 200 OK\r\nContent-Length: 4\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\n');
   });
 
@@ -104,7 +118,10 @@ describe('serveCgi: the app sees a Request, the environment and a context', () =
   });
 
   test('an nph- script name gives a full HTTP status line', async () => {
-    const result = await run(() => new Response('x'), cgiEnv({ SCRIPT_NAME: '/cgi-bin/nph-app.cgi', SERVER_PROTOCOL: 'HTTP/1.0' }));
+    const result = await run(
+      () => new Response('x'),
+      cgiEnv({ SCRIPT_NAME: '/cgi-bin/nph-app.cgi', SERVER_PROTOCOL: 'HTTP/1.0' }),
+    );
     assert.match(result.text, /^HTTP\/1\.0 200 OK\r\n/);
     assert.match(result.text, /\r\nConnection: close\r\n/);
   });
@@ -137,8 +154,18 @@ describe('serveCgi: the app sees a Request, the environment and a context', () =
 
 describe('serveCgi: a bad environment (no app call)', () => {
   const cases: [string, CgiEnv, number, RegExp][] = [
-    ['malformed CONTENT_LENGTH: 400 naming the variable', post('x', { CONTENT_LENGTH: '12abc' }), 400, /malformed CONTENT_LENGTH in environment: "12abc"/],
-    ['body over maxBodySize: 413', post('x', { CONTENT_LENGTH: '2000000' }), 413, /CONTENT_LENGTH in environment: "2000000"/],
+    [
+      'malformed CONTENT_LENGTH: 400 naming the variable',
+      post('x', { CONTENT_LENGTH: '12abc' }),
+      400,
+      /malformed CONTENT_LENGTH in environment: "12abc"/,
+    ],
+    [
+      'body over maxBodySize: 413',
+      post('x', { CONTENT_LENGTH: '2000000' }),
+      413,
+      /CONTENT_LENGTH in environment: "2000000"/,
+    ],
     ['TRACE: 501', cgiEnv({ REQUEST_METHOD: 'TRACE' }), 501, /unsupported REQUEST_METHOD in environment: "TRACE"/],
     ['a Host that is not a host: 400', cgiEnv({ HTTP_HOST: 'a/b' }), 400, /malformed HTTP_HOST in environment: "a\/b"/],
   ];
@@ -168,7 +195,10 @@ describe('serveCgi: the app fails before sending anything', () => {
       throw new Error('db password is hunter2');
     }, cgiEnv());
     assert.equal(result.code, 1);
-    assert.equal(result.text, 'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error');
+    assert.equal(
+      result.text,
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+    );
     assert.match(result.stderr, /Error: db password is hunter2\n\s+at /);
   });
 

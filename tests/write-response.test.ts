@@ -28,10 +28,7 @@ async function cgiBytes(response: Response, options: Parameters<typeof writeResp
 describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
   test('writes the Status line first, CRLF fields, a blank line and the body', async () => {
     const response = new Response('hello', { status: 201, headers: { 'content-type': 'text/plain', 'x-id': '7' } });
-    assert.equal(
-      await cgiBytes(response),
-      'Status: 201 Created\r\nContent-Type: text/plain\r\nX-Id: 7\r\n\r\nhello',
-    );
+    assert.equal(await cgiBytes(response), 'Status: 201 Created\r\nContent-Type: text/plain\r\nX-Id: 7\r\n\r\nhello');
   });
 
   test('always sends Status, also for a plain 200', async () => {
@@ -39,7 +36,10 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
   });
 
   test('keeps the app status text when it is valid', async () => {
-    assert.equal(await cgiBytes(new Response(null, { status: 299, statusText: 'Fine Indeed' })), 'Status: 299 Fine Indeed\r\n\r\n');
+    assert.equal(
+      await cgiBytes(new Response(null, { status: 299, statusText: 'Fine Indeed' })),
+      'Status: 299 Fine Indeed\r\n\r\n',
+    );
   });
 
   test('sends every Set-Cookie as a field of its own', async () => {
@@ -70,7 +70,10 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
 
   test('truncates the body when the request method is HEAD, keeping its headers', async () => {
     const response = new Response('abc', { headers: { 'content-length': '3', 'content-type': 'text/plain' } });
-    assert.equal(await cgiBytes(response, { method: 'HEAD' }), 'Status: 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\n');
+    assert.equal(
+      await cgiBytes(response, { method: 'HEAD' }),
+      'Status: 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\n',
+    );
   });
 
   test('sends no body and no Content-Length with 204', async () => {
@@ -85,14 +88,24 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
       cancel: () => void (cancelled = true),
     });
     // undici refuses a body with 304; a Response-like object from elsewhere need not.
-    const response = { status: 304, statusText: '', headers: new Headers({ etag: '"x"' }), body } as unknown as Response;
+    const response = {
+      status: 304,
+      statusText: '',
+      headers: new Headers({ etag: '"x"' }),
+      body,
+    } as unknown as Response;
     assert.equal(await cgiBytes(response), 'Status: 304 Not Modified\r\nEtag: "x"\r\n\r\n');
     assert.ok(cancelled, 'the unsent body is cancelled');
   });
 
   test('a status text with CR or LF cannot reach the output', async () => {
     // undici refuses such a statusText; a Response-like object from elsewhere need not.
-    const forged = { status: 200, statusText: 'OK\r\nX-Injected: yes', headers: new Headers(), body: null } as unknown as Response;
+    const forged = {
+      status: 200,
+      statusText: 'OK\r\nX-Injected: yes',
+      headers: new Headers(),
+      body: null,
+    } as unknown as Response;
     assert.equal(await cgiBytes(forged), 'Status: 200 OKX-Injected: yes\r\n\r\n');
   });
 
@@ -159,7 +172,10 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
 
   test('prefixes a root-relative Location with the public base', () => {
     const response = new Response(null, { status: 302, headers: { location: '/login?next=%2F' } });
-    assert.equal(formatResponseHead(response, { locationBase: '/cgi-bin/app.cgi' }), 'Status: 302 Found\r\nLocation: /cgi-bin/app.cgi/login?next=%2F\r\n\r\n');
+    assert.equal(
+      formatResponseHead(response, { locationBase: '/cgi-bin/app.cgi' }),
+      'Status: 302 Found\r\nLocation: /cgi-bin/app.cgi/login?next=%2F\r\n\r\n',
+    );
     const absolute = new Response(null, { status: 302, headers: { location: 'https://example.com/' } });
     assert.match(formatResponseHead(absolute, { locationBase: '/app' }), /Location: https:\/\/example.com\/\r\n/);
     const networkPath = new Response(null, { status: 302, headers: { location: '//evil.example/' } });
@@ -175,13 +191,22 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
 
 describe('writeResponse: NPH scripts (RFC 3875 section 5)', () => {
   test('writes an HTTP/1.1 status line, Date and Connection: close instead of Status', async () => {
-    const text = await cgiBytes(new Response('hi', { headers: { 'content-type': 'text/plain' } }), { nph: true, protocol: 'HTTP/1.1' });
-    assert.match(text, /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/plain\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\nConnection: close\r\n\r\nhi$/);
+    const text = await cgiBytes(new Response('hi', { headers: { 'content-type': 'text/plain' } }), {
+      nph: true,
+      protocol: 'HTTP/1.1',
+    });
+    assert.match(
+      text,
+      /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/plain\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\nConnection: close\r\n\r\nhi$/,
+    );
     assert.doesNotMatch(text, /Status:/);
   });
 
   test('follows SERVER_PROTOCOL HTTP/1.0', async () => {
-    assert.match(await cgiBytes(new Response(null, { status: 404 }), { nph: true, protocol: 'HTTP/1.0' }), /^HTTP\/1\.0 404 Not Found\r\n/);
+    assert.match(
+      await cgiBytes(new Response(null, { status: 404 }), { nph: true, protocol: 'HTTP/1.0' }),
+      /^HTTP\/1\.0 404 Not Found\r\n/,
+    );
   });
 
   test('falls back to HTTP/1.1 for a protocol that has no status line', async () => {

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { buildScript } from '../src/cli/build.js';
+import { serveCgi } from '../src/index.js';
+import type { CgiEnv } from '../src/types.js';
+import lazyApp from './fixtures/lazy-app.js';
+import { cgiEnv } from './helpers/envdump.js';
+
+// A CGI process serves with a lazy request and a light global Response (Node's fetch classes
+// unloaded); this test process has loaded them, so in-process runs use the real classes.
+const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-lazy-'));
+const script = join(dir, 'lazy.cgi');
+before(() => buildScript({ entry: new URL('./fixtures/lazy-app.ts', import.meta.url).pathname, outfile: script }));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function request(path: string, extra: CgiEnv = {}): CgiEnv {
+  return cgiEnv({ PATH_INFO: path, REQUEST_URI: `/cgi-bin/app.cgi${path}`, ...extra });
+}
+
+/** The raw CGI output of the built script, run as a CGI process (the light path). */
+function spawned(env: CgiEnv, body = ''): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  const clean: Record<string, string> = { PATH: '/usr/bin:/bin' };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) clean[name] = value;
+  const child = spawn(script, [], { env: clean });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('latin1')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  child.stdin.end(body);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ stdout, stderr, code })));
+}
+
+/** The raw CGI output of the same app in this process, with the real fetch classes. */
+async function inProcess(env: CgiEnv, body = ''): Promise<string> {
+  const chunks: Buffer[] = [];
+  await serveCgi(lazyApp, {
+    env,
+    stdin: [Buffer.from(body)],
+    stdout: new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }),
+    stderr: { write: () => true },
+    lazyFetch: false,
+  });
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+const bodyOf = (output: string) => Buffer.from(output.slice(output.indexOf('\r\n\r\n') + 4), 'latin1').toString('utf8');
+
+describe('the light fetch path writes the same bytes as the real classes', () => {
+  for (const path of [
+    '/text',
+    '/json',
+    '/headers',
+    '/raw-init',
+    '/stream',
+    '/static-json',
+    '/static-redirect',
+    '/static-error',
+    '/middleware/inner',
+    '/bad-status',
+    '/bad-header',
+    '/nowhere',
+  ]) {
+    test(`GET ${path}`, async () => {
+      const env = request(path);
+      const light = await spawned(env);
+      assert.equal(light.stdout, await inProcess(env));
+      assert.equal(light.code, path === '/static-error' ? 1 : 0, light.stderr);
+    });
+  }
+
+  test('a form POST read with formData()', async () => {
+    const body = 'name=caf%C3%A9&x=1';
+    const env = request('/form', {
+      REQUEST_METHOD: 'POST',
+      CONTENT_TYPE: 'application/x-www-form-urlencoded',
+      CONTENT_LENGTH: String(body.length),
+    });
+    const light = await spawned(env, body);
+    assert.equal(light.stdout, await inProcess(env, body));
+    assert.deepEqual(JSON.parse(bodyOf(light.stdout)), { name: 'café', isRequest: true });
+  });
+
+  test('a cloned request body read twice', async () => {
+    const env = request('/clone-body', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '5' });
+    const light = await spawned(env, 'hello');
+    assert.equal(bodyOf(light.stdout), 'hello|hello');
+  });
+});
+
+describe('the light fetch path keeps the fetch classes working for the app', () => {
+  test('instanceof, clone, new Request(request), headers and text() all behave', async () => {
+    const light = await spawned(request('/identity', { HTTP_X_PROBE: 'probe' }));
+    assert.deepEqual(JSON.parse(bodyOf(light.stdout)), {
+      requestIsRequest: true,
+      responseIsResponse: true,
+      madeTag: '[object Response]',
+      cloneUrl: 'http://example.com/identity',
+      rebuilt: '1',
+      rebuiltUrl: 'http://example.com/identity',
+      headerRead: 'probe',
+      status: 200,
+      text: 'x',
+    });
+  });
+
+  test('fetch() with a Request works and its Response is a Response', async () => {
+    const light = await spawned(request('/fetch-self'));
+    assert.deepEqual(JSON.parse(bodyOf(light.stdout)), { text: 'upstream saw /up', isResponse: true });
+  });
+});
