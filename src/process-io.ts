@@ -25,6 +25,9 @@ type Listener = (...args: unknown[]) => void;
  * a stream that writes to stderr. SIGTERM after the response no longer kills background work.
  */
 export function takeOverProcessIo(): ProcessIo {
+  // mini_httpd makes stderr the same pipe as stdout: diagnostics (and stack traces) would land
+  // in the response, so they go nowhere instead.
+  if (sameFile(2, 1) || sameFile(2, 0)) pointAtDevNull(2);
   redirectStdoutToStderr();
   let done = false;
   let terminate: () => void = noop;
@@ -41,17 +44,36 @@ export function takeOverProcessIo(): ProcessIo {
       done = true;
     },
     detach() {
-      for (const fd of [1, 2]) {
+      // mod_cgid gives stdin and stdout one socket: the response ends only when both are closed.
+      const fds = sameFile(0, 1) ? [0, 1, 2] : [1, 2];
+      for (const fd of fds) {
         // A terminal (or /dev/null already) holds no response open; node:tty would cost a start-up.
-        if (fstatSync(fd).isCharacterDevice()) continue;
-        // Closing and reopening at once keeps the fd number taken, so no socket the app opens
-        // later can land on it and receive stray output.
-        closeSync(fd);
-        const reopened = openSync('/dev/null', 'w');
-        if (reopened !== fd) closeSync(reopened);
+        if (!fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
       }
     },
   };
+}
+
+/**
+ * Closes `fd` and opens /dev/null in its place at once, which keeps the number taken: no socket
+ * the app opens later can land on it and receive stray output.
+ */
+function pointAtDevNull(fd: number): void {
+  closeSync(fd);
+  const reopened = openSync('/dev/null', fd === 0 ? 'r' : 'w');
+  if (reopened !== fd) closeSync(reopened);
+}
+
+/** Whether two descriptors are one pipe or socket handed over twice (never a terminal). */
+function sameFile(a: number, b: number): boolean {
+  try {
+    const first = fstatSync(a);
+    const second = fstatSync(b);
+    const shared = first.isSocket() || first.isFIFO();
+    return shared && first.ino === second.ino && first.dev === second.dev;
+  } catch {
+    return false;
+  }
 }
 
 function redirectStdoutToStderr(): void {

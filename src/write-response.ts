@@ -147,20 +147,26 @@ export async function writeBody(
     if (bytes.byteLength > 0 && !output.write(bytes)) await drained(output, options.signal);
     return;
   }
+  const { signal } = options;
   const reader = body.getReader();
+  // An abort must also end a read the app's stream may never answer.
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (signal?.aborted) throw signal.reason;
       const { done, value } = await reader.read();
+      if (signal?.aborted) throw signal.reason;
       if (done) return;
       const chunk = toBytes(value);
       if (chunk.byteLength === 0) continue;
-      if (!output.write(chunk)) await drained(output, options.signal);
+      if (!output.write(chunk)) await drained(output, signal);
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     throw error;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     reader.releaseLock();
   }
 }
@@ -178,6 +184,11 @@ export function endOutput(output: CgiOutput): Promise<void> {
 }
 
 function drained(output: CgiOutput, signal: AbortSignal | undefined): Promise<void> {
+  // What would end the wait may already have happened, with nobody listening then.
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if ((output as { destroyed?: boolean }).destroyed) {
+    return Promise.reject(new Error('fetch-cgi: output closed before the response was written'));
+  }
   return new Promise((resolve, reject) => {
     const done = (error?: unknown) => {
       output.removeListener('drain', onDrain);

@@ -194,6 +194,33 @@ describe('a CGI process: the process around the response', () => {
     assert.match(result.stderr, /late failure with secret=hunter2/);
   });
 
+  test('with stderr on the stdout pipe (mini_httpd), diagnostics never reach the response', async () => {
+    const env = serverEnv({ PATH_INFO: '/throw-later' });
+    const child = spawn('/bin/sh', ['-c', 'exec "$0" 2>&1', fixtureScript], {
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const result = await finish(child);
+    assert.equal(
+      result.stdout.toString(),
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+    );
+    const stray = await finish(
+      spawn('/bin/sh', ['-c', 'exec "$0" 2>&1', fixtureScript], {
+        env: serverEnv({ PATH_INFO: '/console' }),
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
+    assert.equal(stray.stdout.toString(), 'Status: 200 OK\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\nclean');
+  });
+
+  test('an app whose promise can never settle gets a 500 instead of no response at all', async () => {
+    const result = await finish(start(fixtureScript, { PATH_INFO: '/never' }));
+    assert.equal(result.code, 1);
+    assert.match(result.stdout.toString(), /^Status: 500 Internal Server Error\r\n/);
+    assert.match(result.stderr, /never settled/);
+  });
+
   test('exits promptly after the response even when the app left a timer running', async () => {
     const started = Date.now();
     const result = await finish(start(fixtureScript, { PATH_INFO: '/timer' }));

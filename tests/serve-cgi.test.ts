@@ -307,3 +307,29 @@ describe('serveCgi: the client goes away', () => {
     assert.equal(result.stderr, '');
   });
 });
+
+describe('serveCgi: the timeout option', () => {
+  test('an app that never answers gets a 504 and one line on stderr', async () => {
+    const result = await run(() => new Promise<Response>(() => {}), cgiEnv(), { timeout: 50 });
+    assert.equal(result.code, 1);
+    assert.match(result.text, /^Status: 504 Gateway Timeout\r\n/);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+    assert.match(result.stderr, /no complete response after 50 ms/);
+  });
+
+  test('a response that stalls after its headers is cut off', async () => {
+    const body = new ReadableStream({
+      start: (c) => c.enqueue(new TextEncoder().encode('partial')),
+    });
+    const result = await run(() => new Response(body), cgiEnv(), { timeout: 50 });
+    assert.equal(result.code, 1);
+    assert.equal(result.text, 'Status: 200 OK\r\n\r\npartial');
+    assert.match(result.stderr, /no complete response after 50 ms/);
+  });
+
+  test('a response in time is not affected', async () => {
+    const result = await run(() => new Response('quick'), cgiEnv(), { timeout: 5000 });
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, '');
+  });
+});

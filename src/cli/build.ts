@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +17,17 @@ export interface BuildScriptOptions {
   minify?: boolean;
   /** Inline source map, and Node started with `--enable-source-maps`. */
   sourcemap?: boolean;
-  /** Interpreter for the shebang; default `/usr/bin/env -S node`. */
+  /** Absolute path of the runtime's binary for the shebang; default: found on PATH by `env`. */
   node?: string;
+  /** The runtime the script runs on (default `node`); it picks the shebang and bundle format. */
+  runtime?: Runtime;
 }
+
+/** The JavaScript runtimes a built script can run on. */
+export type Runtime = 'node' | 'bun' | 'deno';
+
+/** Every {@link Runtime}, in the order help and errors list them. */
+export const RUNTIMES: readonly Runtime[] = ['node', 'bun', 'deno'];
 
 /** What a build produced. */
 export interface BuildScriptResult {
@@ -35,6 +44,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ownIndex = resolve(here, '..', `index${ext}`);
 const ownServeCgi = resolve(here, '..', `serve-cgi${ext}`);
+const ownHono = resolve(here, '..', `hono${ext}`);
+const BARE_BUILTIN = new RegExp(
+  `^(${builtinModules
+    .filter((name) => !name.startsWith('_'))
+    .join('|')
+    .replace(/[/]/g, '\\/')})$`,
+);
 
 /**
  * The node entry in the shebang. Node refuses to run a file with an unknown extension such as
@@ -49,18 +65,48 @@ const LOADER = '--eval=require(path.resolve(process.argv[1]))';
 
 const META_URL_SHIM = 'var __fetchCgiMetaUrl = require("url").pathToFileURL(__filename).href;';
 
-/** The first line of the script: `#!/usr/bin/env -S node --eval=...` or `#!<node> --eval=...`. */
-export function shebangFor(options: Pick<BuildScriptOptions, 'node' | 'sourcemap'>): string {
-  const flags = options.sourcemap ? `--enable-source-maps ${LOADER}` : LOADER;
-  if (options.node === undefined) return `#!/usr/bin/env -S node ${flags}`;
+/**
+ * Deno runs ES modules only, and CommonJS dependencies in an ES bundle call `require` and read
+ * `__filename`/`__dirname`: give them Node's, from `node:module`.
+ */
+const ESM_CJS_SHIM = [
+  'import { createRequire as __fetchCgiCreateRequire } from "node:module";',
+  'import { fileURLToPath as __fetchCgiFileUrlToPath } from "node:url";',
+  'const require = __fetchCgiCreateRequire(import.meta.url);',
+  'const __filename = __fetchCgiFileUrlToPath(import.meta.url);',
+  'const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));',
+].join('\n');
+
+/**
+ * Deno's flags: all permissions (a CGI script is trusted code the server already runs as a
+ * user of its choosing), no deno.json or lock file from the folders above the script, no
+ * download progress on stderr, and JavaScript whatever the file's extension.
+ */
+const DENO_FLAGS = 'run --allow-all --no-config --no-lock --quiet --ext=js';
+
+/**
+ * The first line of the script. Node: `#!/usr/bin/env -S node --eval=...` or `#!<node>
+ * --eval=...`; Bun: `#!/usr/bin/env bun` or `#!<bun>`; Deno: `#!/usr/bin/env -S deno run ...`.
+ */
+export function shebangFor(options: Pick<BuildScriptOptions, 'node' | 'sourcemap' | 'runtime'>): string {
+  const runtime = options.runtime ?? 'node';
+  const binary = options.node ?? runtime;
   // Linux hands everything after the interpreter over as one argument, so with more than one
-  // flag the interpreter must be env -S.
-  return options.sourcemap ? `#!/usr/bin/env -S ${options.node} ${flags}` : `#!${options.node} ${flags}`;
+  // argument the interpreter must be env -S; a bare name is looked up on PATH by env.
+  const line = (args: string) => {
+    if (options.node !== undefined && !args.includes(' ')) return `#!${binary}${args ? ` ${args}` : ''}`;
+    return args ? `#!/usr/bin/env -S ${binary} ${args}` : `#!/usr/bin/env ${binary}`;
+  };
+  // Bun and Deno read inline source maps without a flag.
+  if (runtime === 'bun') return line('');
+  if (runtime === 'deno') return line(DENO_FLAGS);
+  return line(options.sourcemap ? `--enable-source-maps ${LOADER}` : LOADER);
 }
 
 /**
- * Bundles `entry` with esbuild into one self-contained executable CommonJS file (platform
- * node, target node20, mode 0755), written atomically to `outfile`.
+ * Bundles `entry` with esbuild into one self-contained executable file (platform node, target
+ * node20, mode 0755), written atomically to `outfile`: CommonJS for Node and Bun, an ES module
+ * for Deno, which runs nothing else.
  *
  * Which wrapper is bundled: if the entry's bundle contains `serveCgi` (it calls it, directly
  * or through an import), it is self-serving and bundled as is; otherwise if it has a default
@@ -80,6 +126,10 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     name: 'fetch-cgi-self',
     setup(build) {
       build.onResolve({ filter: /^fetch-cgi$/ }, () => ({ path: ownIndex }));
+      build.onResolve({ filter: /^fetch-cgi\/hono$/ }, () => ({ path: ownHono }));
+      // Deno resolves Node's builtins only with the `node:` prefix.
+      if (options.runtime === 'deno')
+        build.onResolve({ filter: BARE_BUILTIN }, (args) => ({ path: `node:${args.path}`, external: true }));
       // The entry runs for its effects even under a package.json with "sideEffects": false.
       build.onResolve({ filter: new RegExp(`^${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }, () => ({
         path: entry,
@@ -88,7 +138,7 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     },
   };
   const cwd = dirname(entry);
-  const bundle = async (contents: string, format: 'esm' | 'cjs') => {
+  const bundle = async (contents: string, format: 'esm' | 'cjs', final = false) => {
     try {
       return await esbuild.build({
         stdin: { contents, resolveDir: cwd, sourcefile: '<fetch-cgi entry>', loader: 'js' },
@@ -106,7 +156,7 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
         sourcesContent: false,
         // CommonJS has no import.meta; give code that reads import.meta.url the bundle's URL.
         // The shebang goes in the banner so that source map lines account for it.
-        banner: { js: `${shebangFor(options)}\n${format === 'cjs' ? META_URL_SHIM : ''}` },
+        banner: { js: `${shebangFor(options)}\n${format === 'cjs' ? META_URL_SHIM : final ? ESM_CJS_SHIM : ''}` },
         // CommonJS has no import.meta; give code that reads import.meta.url the bundle's URL.
         ...(format === 'cjs' ? { define: { 'import.meta.url': '__fetchCgiMetaUrl' } } : {}),
       });
@@ -148,7 +198,7 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
         `if (typeof app === 'function' || typeof app?.fetch === 'function') serveCgi(app);`,
         `else { process.stderr.write('fetch-cgi: the default export of ' + ${label} + ' is not an app (a function or an object with a fetch method)\\n'); process.exitCode = 1; }`,
       ].join('\n');
-  const result = await bundle(wrapper, 'cjs');
+  const result = await bundle(wrapper, options.runtime === 'deno' ? 'esm' : 'cjs', true);
   const script = result.outputFiles?.[0]?.text ?? '';
 
   const temporary = join(dirname(options.outfile), `.${basename(options.outfile)}.${process.pid}.tmp`);
@@ -176,7 +226,7 @@ function formatMessage(message: Message | undefined, error: unknown, cwd: string
   return at ? `${resolve(cwd, at.file)}:${at.line}:${at.column + 1}: ${message.text}` : message.text;
 }
 
-/** `fetch-cgi build <entry> [-o out] [--minify] [--sourcemap] [--node PATH] [--runtime node]` */
+/** `fetch-cgi build <entry> [-o out] [--minify] [--sourcemap] [--runtime node|bun|deno] [--node PATH]` */
 export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
     help: { type: 'boolean', short: 'h' },
@@ -191,11 +241,10 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (positionals.length !== 1) throw new UsageError('build needs exactly one entry file (see fetch-cgi build --help)');
-  const runtime = values.runtime ?? 'node';
-  if (runtime === 'bun' || runtime === 'deno') {
-    throw new CliError(`--runtime ${runtime} is not yet supported; only node is`);
+  const runtime = (values.runtime ?? 'node') as Runtime;
+  if (!RUNTIMES.includes(runtime)) {
+    throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`);
   }
-  if (runtime !== 'node') throw new UsageError(`--runtime must be node, got ${JSON.stringify(runtime)}`);
   if (values.node !== undefined && !values.node.startsWith('/')) {
     throw new UsageError(`--node needs an absolute path for the shebang, got ${JSON.stringify(values.node)}`);
   }
@@ -210,9 +259,12 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
     ...(values.minify ? { minify: true } : {}),
     ...(values.sourcemap ? { sourcemap: true } : {}),
     ...(values.node !== undefined ? { node: values.node } : {}),
+    ...(runtime !== 'node' ? { runtime } : {}),
   });
   const ms = Math.round(performance.now() - started);
-  const how = result.kind === 'app' ? 'default export served by serveCgi' : 'calls serveCgi itself';
+  const how =
+    (result.kind === 'app' ? 'default export served by serveCgi' : 'calls serveCgi itself') +
+    (runtime === 'node' ? '' : `, for ${runtime}`);
   const shown = relative(cwd, outfile).startsWith('..') ? outfile : relative(cwd, outfile);
   io.stderr.write(`fetch-cgi: built ${shown} (${formatBytes(result.bytes)}, ${how}) in ${ms} ms\n`);
   return EXIT.ok;
