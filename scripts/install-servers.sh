@@ -54,7 +54,7 @@ ensure_www_data() {
 
 mapfile -t missing < <(missing_packages)
 
-if [[ ${#missing[@]} -eq 0 ]] && busybox --list 2>/dev/null | grep -qx httpd; then
+if [[ ${#missing[@]} -eq 0 ]] && busybox --list 2>/dev/null | grep -x httpd >/dev/null; then
   ensure_www_data
   echo "install-servers: all server binaries present, nothing to do"
   exit 0
