@@ -9,6 +9,7 @@ unset NODE_EXTRA_CA_CERTS NODE_OPTIONS
 shopt -s globstar nullglob
 
 bash scripts/install-servers.sh
+bash scripts/install-runtimes.sh
 echo '== type check' && npx tsc -p tsconfig.json --noEmit
 echo '== lint' && npx oxlint --deny-warnings src tests bin bench examples scripts
 echo '== format' && npx oxfmt --check

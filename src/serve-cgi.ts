@@ -1,3 +1,4 @@
+import { alignBunResponse } from './bun-response.js';
 import { CgiRequest, unwrapRequest } from './cgi-request.js';
 import { CgiResponse, type ResponseParts } from './cgi-response.js';
 import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from './env-to-request.js';
@@ -92,6 +93,7 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
   }
   const lazy = (options.lazyFetch ?? ownProcess) && fetchClassesUnloaded();
   if (lazy) installLightFetch({ request: CgiRequest, response: CgiResponse, unwrap: unwrapRequest });
+  else alignBunResponse();
   const io = ownProcess ? takeOverProcessIo() : undefined;
   const exchange = new Exchange(app, env, options, io?.output ?? (options.stdout as CgiOutput), log, lazy);
   io?.onTerminate(() => exchange.clientGone('sigterm'));

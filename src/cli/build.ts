@@ -138,6 +138,9 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     },
   };
   const cwd = dirname(entry);
+  // esbuild applies no tsconfig.json to a file a plugin resolved, as the entry is above: name
+  // the entry's own, so its JSX and other settings hold.
+  const tsconfig = nearestTsconfig(cwd);
   const bundle = async (contents: string, format: 'esm' | 'cjs', final = false) => {
     try {
       return await esbuild.build({
@@ -151,6 +154,7 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
         metafile: true,
         logLevel: 'silent',
         plugins: [alias],
+        ...(tsconfig ? { tsconfig } : {}),
         minify: options.minify === true,
         sourcemap: options.sourcemap ? 'inline' : false,
         sourcesContent: false,
@@ -217,6 +221,15 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     .map((file) => resolve(cwd, file))
     .filter((file) => !file.startsWith(resolve(here, '..')));
   return { kind: selfServing ? 'self' : 'app', inputs, bytes: Buffer.byteLength(script) };
+}
+
+/** The `tsconfig.json` in `dir` or the closest folder above it, if any. */
+function nearestTsconfig(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'tsconfig.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 /** esbuild's message as `/abs/file:line:column: text` (column counted from 1). */

@@ -28,8 +28,9 @@ Options:
   -o, --out <file>         output file (default: <entry name>.cgi in the current folder)
       --minify             minify the bundle
       --sourcemap          inline a source map; stack traces point at your source
-      --node <path>        absolute path of node for the shebang (default: /usr/bin/env -S node)
-      --runtime <name>     node (bun and deno are not yet supported)
+      --runtime <name>     node (default), bun or deno: the shebang and bundle format
+      --node <path>        absolute path of the runtime's binary for the shebang
+                           (default: found on PATH through /usr/bin/env)
   -h, --help               show this help
 `;
 

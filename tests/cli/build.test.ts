@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
+import { shebangFor } from '../../src/cli/build.js';
+import { assertInstalled, testRuntimes } from '../frameworks/runtimes.js';
 import { cleanEnv, root, runCli, tempDir } from './helpers.js';
 
 /** Runs a built script as a CGI server would: a minimal environment, nothing else. */
@@ -169,12 +171,69 @@ describe('fetch-cgi build', () => {
     assert.match(run.stderr, /the default export of number\.ts is not an app/);
   });
 
-  test('rejects --runtime bun and deno as not yet supported, and unknown runtimes as usage errors', async () => {
-    const bun = await runCli(['build', 'examples/hello/app.ts', '--runtime', 'bun']);
-    assert.equal(bun.code, 1);
-    assert.match(bun.stderr, /--runtime bun is not yet supported/);
+  for (const runtime of testRuntimes.filter((one) => one.runtime !== 'node')) {
+    test(`--runtime ${runtime.runtime} writes its shebang and a script that runs on it under a "type": "module" parent`, async () => {
+      assertInstalled(runtime);
+      const out = join(bin, `${runtime.runtime}.cgi`);
+      const result = await runCli([
+        'build',
+        'examples/hello/app.ts',
+        '-o',
+        out,
+        '--runtime',
+        runtime.runtime,
+        '--node',
+        runtime.binary,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, new RegExp(`default export served by serveCgi, for ${runtime.runtime}\\)`));
+      assert.equal(
+        readFileSync(out, 'utf8').split('\n')[0],
+        shebangFor({ runtime: runtime.runtime, node: runtime.binary }),
+      );
+      const run = runCgi(out, { PATH_INFO: '/users/42' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stdout, /\{"id":"42","server":"unknown"\}$/);
+    });
+  }
+
+  test('--runtime picks the shebang: env looks the runtime up on PATH unless --node names it', () => {
+    assert.equal(shebangFor({ runtime: 'bun' }), '#!/usr/bin/env bun');
+    assert.equal(shebangFor({ runtime: 'bun', node: '/opt/bun' }), '#!/opt/bun');
+    assert.equal(
+      shebangFor({ runtime: 'deno' }),
+      '#!/usr/bin/env -S deno run --allow-all --no-config --no-lock --quiet --ext=js',
+    );
+    assert.equal(
+      shebangFor({ runtime: 'deno', node: '/opt/deno' }),
+      '#!/usr/bin/env -S /opt/deno run --allow-all --no-config --no-lock --quiet --ext=js',
+    );
+  });
+
+  test('applies the tsconfig.json above the entry, so JSX with jsxImportSource builds', async () => {
+    const dir = tempDir('fetch-cgi-build-jsx-');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      '{ "compilerOptions": { "jsx": "react-jsx", "jsxImportSource": "hono/jsx" } }\n',
+    );
+    writeFileSync(
+      join(dir, 'app.tsx'),
+      "import { Hono } from 'hono';\nexport default new Hono().get('/', (c) => c.html(<p>jsx</p>));\n",
+    );
+    // So that hono resolves from the temporary folder.
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    const out = join(dir, 'jsx.cgi');
+    const result = await runCli(['build', join(dir, 'app.tsx'), '-o', out]);
+    assert.equal(result.code, 0, result.stderr);
+    const run = runCgi(out, { PATH_INFO: '/' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /<p>jsx<\/p>$/);
+  });
+
+  test('rejects an unknown --runtime as a usage error', async () => {
     const other = await runCli(['build', 'examples/hello/app.ts', '--runtime', 'java']);
     assert.equal(other.code, 2);
+    assert.match(other.stderr, /--runtime must be one of node, bun, deno/);
   });
 
   test('cleanEnv keeps the tests away from NODE_OPTIONS', () => {

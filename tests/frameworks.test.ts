@@ -1,0 +1,169 @@
+/**
+ * The framework matrix: each example app of tests/frameworks/cases.ts (Hono, itty-router, h3,
+ * GraphQL Yoga, tRPC, a plain Workers-style module), unchanged, built once per runtime
+ * (`fetch-cgi build --runtime node|bun|deno`) and asked the same requests on every runtime
+ * (Node 20, the newest Node LTS, Bun, Deno) through two transports: the script spawned
+ * directly, and lighttpd. The results go to .tmp/frameworks-matrix.md.
+ */
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { buildScript, shebangFor } from '../src/cli/build.js';
+import { runCgi } from '../src/cli/run-script.js';
+import { type Answer, type Framework, frameworks } from './frameworks/cases.js';
+import { assertInstalled, type TestRuntime, testRuntimes } from './frameworks/runtimes.js';
+import { type RunningServer, startServer } from './servers/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// Under /tmp with mode 755 so www-data can read the scripts lighttpd copies from here.
+const buildDir = mkdtempSync('/tmp/fetch-cgi-frameworks-');
+chmodSync(buildDir, 0o755);
+
+const scriptName = (framework: Framework, runtime: TestRuntime) =>
+  `${framework.name}-${runtime.name.replace(' ', '')}.cgi`;
+const scriptPath = (framework: Framework, runtime: TestRuntime) => join(buildDir, scriptName(framework, runtime));
+
+/** Builds each app once per bundle format; runtimes sharing a format get a copy with their shebang. */
+async function buildAll(): Promise<void> {
+  const formats = new Map<string, TestRuntime>();
+  for (const runtime of testRuntimes) if (!formats.has(runtime.runtime)) formats.set(runtime.runtime, runtime);
+  await Promise.all(
+    frameworks.flatMap((framework) =>
+      [...formats.values()].map((runtime) =>
+        buildScript({
+          entry: join(root, framework.entry),
+          outfile: scriptPath(framework, runtime),
+          runtime: runtime.runtime,
+          node: runtime.binary,
+        }),
+      ),
+    ),
+  );
+  for (const runtime of testRuntimes) {
+    const first = formats.get(runtime.runtime);
+    if (!first || first === runtime) continue;
+    for (const framework of frameworks) {
+      const text = readFileSync(scriptPath(framework, first), 'utf8');
+      const out = scriptPath(framework, runtime);
+      copyFileSync(scriptPath(framework, first), out);
+      writeFileSync(
+        out,
+        `${shebangFor({ runtime: runtime.runtime, node: runtime.binary })}${text.slice(text.indexOf('\n'))}`,
+      );
+    }
+  }
+}
+
+/** At most `limit` cells at once: each spawns a process per request. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((go) => waiting.push(go));
+    active++;
+    try {
+      return await work();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+async function answer(response: Response): Promise<Answer> {
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+interface Transport {
+  name: string;
+  send(script: string, path: string, init?: RequestInit): Promise<Answer>;
+}
+
+let lighttpd: Promise<RunningServer> | undefined;
+
+const transports: Transport[] = [
+  {
+    name: 'direct',
+    async send(script, path, init) {
+      const mount = `/cgi-bin/${script}`;
+      const request = new Request(`http://127.0.0.1:8080${mount}${path}`, init);
+      // A server passes the body's length as CONTENT_LENGTH; a Request built from a string has none.
+      if (typeof init?.body === 'string') request.headers.set('content-length', String(Buffer.byteLength(init.body)));
+      return answer(
+        await runCgi(request, {
+          script: join(buildDir, script),
+          mount,
+          remoteAddr: '127.0.0.1',
+          remotePort: 40_000,
+          serverSoftware: 'frameworks-direct',
+          baseEnv: { PATH: '/usr/local/bin:/usr/bin:/bin' },
+          timeoutMs: 30_000,
+          onStderr: () => {},
+        }),
+      );
+    },
+  },
+  {
+    name: 'lighttpd',
+    async send(script, path, init) {
+      const server = await (lighttpd ?? Promise.reject(new Error('lighttpd was not started')));
+      return answer(await fetch(`${server.origin}/cgi-bin/${script}${path}`, init));
+    },
+  },
+];
+
+const results = new Map<string, string>();
+const cellKey = (framework: Framework, runtime: TestRuntime, transport: Transport) =>
+  `${framework.name}|${runtime.name}|${transport.name}`;
+
+describe('framework matrix', { concurrency: true }, () => {
+  const gate = limiter(4);
+  before(async () => {
+    for (const runtime of testRuntimes) assertInstalled(runtime);
+    await buildAll();
+    const scripts: Record<string, string> = {};
+    for (const framework of frameworks) {
+      for (const runtime of testRuntimes) scripts[scriptName(framework, runtime)] = scriptPath(framework, runtime);
+    }
+    lighttpd = startServer('lighttpd', { scripts });
+    lighttpd.catch(() => {}); // reported by each lighttpd cell
+  });
+
+  after(async () => {
+    writeMatrix();
+    await (await lighttpd?.catch(() => undefined))?.stop();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  for (const framework of frameworks) {
+    for (const runtime of testRuntimes) {
+      for (const transport of transports) {
+        test(`${framework.name} answers alike on ${runtime.name} through ${transport.name}`, async () => {
+          const key = cellKey(framework, runtime, transport);
+          results.set(key, 'FAIL');
+          const script = scriptName(framework, runtime);
+          await gate(() => framework.check((path, init) => transport.send(script, path, init)));
+          results.set(key, 'pass');
+        });
+      }
+    }
+  }
+});
+
+/** Writes the framework × runtime × transport matrix to .tmp/frameworks-matrix.md and prints it. */
+function writeMatrix(): void {
+  const columns = testRuntimes.flatMap((runtime) => transports.map((transport) => ({ runtime, transport })));
+  const lines = [
+    `| framework | ${columns.map(({ runtime, transport }) => `${runtime.name} / ${transport.name}`).join(' | ')} |`,
+    `|---|${columns.map(() => '---').join('|')}|`,
+    ...frameworks.map(
+      (framework) =>
+        `| ${framework.name} | ${columns.map(({ runtime, transport }) => results.get(cellKey(framework, runtime, transport)) ?? 'not run').join(' | ')} |`,
+    ),
+  ];
+  const text = `# Framework matrix\n\n${lines.join('\n')}\n`;
+  mkdirSync(join(root, '.tmp'), { recursive: true });
+  writeFileSync(join(root, '.tmp/frameworks-matrix.md'), text);
+  console.log(`\n${text}`);
+}
