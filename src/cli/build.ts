@@ -5,6 +5,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
 import { parseCommandArgs } from './args.js';
+import { withCodeCacheLoader } from './code-cache.js';
 import { buildHelp } from './help.js';
 import { CliError, type CliIo, EXIT, UsageError } from './io.js';
 
@@ -21,6 +22,11 @@ export interface BuildScriptOptions {
   node?: string;
   /** The runtime the script runs on (default `node`); it picks the shebang and bundle format. */
   runtime?: Runtime;
+  /**
+   * Compile the bundle with V8's code cache, made on the first run and kept per user in the temp
+   * folder (default: on for Node without `sourcemap`; Bun and Deno cache on their own).
+   */
+  codeCache?: boolean;
 }
 
 /** The JavaScript runtimes a built script can run on. */
@@ -203,7 +209,10 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
         `else { process.stderr.write('fetch-cgi: the default export of ' + ${label} + ' is not an app (a function or an object with a fetch method)\\n'); process.exitCode = 1; }`,
       ].join('\n');
   const result = await bundle(wrapper, options.runtime === 'deno' ? 'esm' : 'cjs', true);
-  const script = result.outputFiles?.[0]?.text ?? '';
+  const bundled = result.outputFiles?.[0]?.text ?? '';
+  const codeCache = options.codeCache ?? ((options.runtime ?? 'node') === 'node' && !options.sourcemap);
+  const shebangEnd = bundled.indexOf('\n') + 1;
+  const script = codeCache ? bundled.slice(0, shebangEnd) + withCodeCacheLoader(bundled.slice(shebangEnd)) : bundled;
 
   const temporary = join(dirname(options.outfile), `.${basename(options.outfile)}.${process.pid}.tmp`);
   try {
@@ -239,13 +248,14 @@ function formatMessage(message: Message | undefined, error: unknown, cwd: string
   return at ? `${resolve(cwd, at.file)}:${at.line}:${at.column + 1}: ${message.text}` : message.text;
 }
 
-/** `fetch-cgi build <entry> [-o out] [--minify] [--sourcemap] [--runtime node|bun|deno] [--node PATH]` */
+/** `fetch-cgi build <entry> [-o out] [--minify] [--sourcemap] [--no-code-cache] [--runtime node|bun|deno] [--node PATH]` */
 export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
     help: { type: 'boolean', short: 'h' },
     out: { type: 'string', short: 'o' },
     minify: { type: 'boolean' },
     sourcemap: { type: 'boolean' },
+    'no-code-cache': { type: 'boolean' },
     node: { type: 'string' },
     runtime: { type: 'string' },
   });
@@ -271,6 +281,7 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
     outfile,
     ...(values.minify ? { minify: true } : {}),
     ...(values.sourcemap ? { sourcemap: true } : {}),
+    ...(values['no-code-cache'] ? { codeCache: false } : {}),
     ...(values.node !== undefined ? { node: values.node } : {}),
     ...(runtime !== 'node' ? { runtime } : {}),
   });

@@ -28,6 +28,7 @@ Options:
   -o, --out <file>         output file (default: <entry name>.cgi in the current folder)
       --minify             minify the bundle
       --sourcemap          inline a source map; stack traces point at your source
+      --no-code-cache      plain bundle, without the V8 code cache kept in the temp folder
       --runtime <name>     node (default), bun or deno: the shebang and bundle format
       --node <path>        absolute path of the runtime's binary for the shebang
                            (default: found on PATH through /usr/bin/env)
