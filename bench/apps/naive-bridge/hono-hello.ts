@@ -1,0 +1,4 @@
+import app from '../hono-hello/app.js';
+import { naiveServe } from './naive-serve.js';
+
+void naiveServe(app);

@@ -1,0 +1,118 @@
+/**
+ * The benchmark of issue 5: start-up of every variant and peer, requests/s through Apache,
+ * streaming throughput. `bash bench/run.sh` (npm run bench) installs what it needs and runs
+ * this; BENCH_QUICK=1 runs a short smoke version that writes bench/.tmp/quick.md instead of
+ * bench/results/latest.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { type ApacheScript, measureApache } from './apache.js';
+import { benchDir, bunPath, workDir } from './paths.js';
+import { prepare } from './prepare.js';
+import { apacheTable, startupTable, streamTable } from './report.js';
+import { checkAnswers, measureStartup } from './startup.js';
+import { measureStream } from './streaming.js';
+import { startupVariants } from './variants.js';
+
+const quick = process.env['BENCH_QUICK'] === '1';
+const settings = quick
+  ? { runs: 10, warmup: 2, rssRuns: 3, wrkSeconds: 2, streamBytes: 64 * 2 ** 20, streamRepeats: 1 }
+  : { runs: 80, warmup: 5, rssRuns: 20, wrkSeconds: 10, streamBytes: 2 ** 30, streamRepeats: 3 };
+
+const started = Date.now();
+// Two cores: anything else running skews every number. Recorded per phase, shown in the report.
+const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+const loads: string[] = [`start ${loadAverage()}`];
+if (loadAverage() > 0.5) {
+  console.log(
+    `bench: warning: 1-minute load average is ${loadAverage()}: something else is running; the numbers will be noisy`,
+  );
+}
+const leaked = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'].filter((name) => process.env[name] !== undefined);
+if (leaked.length > 0) {
+  console.log(
+    `bench: warning: ${leaked.join(', ')} set in the benchmark's own environment (run it through bench/run.sh)`,
+  );
+}
+console.log(
+  'bench: every measured process gets a CGI environment built from nothing (env -i with PATH and the CGI variables)',
+);
+
+const version = (argv: string[]) =>
+  execFileSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0];
+const machine = [
+  `Node ${version(['node', '--version'])}, Bun ${version([bunPath, '--version'])}, ${version(['hyperfine', '--version'])}`,
+  `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
+  `fetch-cgi at ${execFileSync('git', ['describe', '--always', '--dirty'], { cwd: benchDir, encoding: 'utf8' }).trim()}`,
+].join('; ');
+
+console.log('\n== building the benchmark apps');
+const built = await prepare();
+const variants = startupVariants(built);
+checkAnswers(variants);
+
+console.log(`\n== start-up: ${settings.runs} runs + ${settings.warmup} warm-up per variant`);
+const startup = measureStartup(variants, settings);
+loads.push(`after start-up ${loadAverage()}`);
+
+console.log('\n== Apache requests/s');
+const apacheScripts: ApacheScript[] = [
+  { name: 'node', label: 'hand-written Node CGI', path: built.nodeHandwritten, reference: true },
+  { name: 'hono', label: 'Hono hello, fetch-cgi build', path: built.honoHello, judged: true },
+  { name: 'naive', label: 'Hono hello, naive bridge, esbuild CJS bundle', path: built.naiveHelloCjs },
+  { name: 'python', label: 'hand-written Python CGI', path: built.pythonHandwritten },
+  { name: 'wsgiref', label: 'Python wsgiref CGIHandler', path: built.wsgiref },
+  { name: 'go', label: 'Go net/http/cgi', path: built.go },
+];
+const apache = await measureApache(apacheScripts, settings.wrkSeconds);
+loads.push(`after Apache ${loadAverage()}`);
+
+console.log(`\n== streaming ${settings.streamBytes} bytes, ${settings.streamRepeats} runs each`);
+const streams = [
+  measureStream(
+    'out',
+    { plain: built.streamOutPlain, bridge: built.streamOut },
+    settings.streamBytes,
+    settings.streamRepeats,
+  ),
+  measureStream(
+    'in',
+    { plain: built.streamInPlain, bridge: built.streamIn },
+    settings.streamBytes,
+    settings.streamRepeats,
+  ),
+];
+
+loads.push(`end ${loadAverage()}`);
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+const report = [
+  `# fetch-cgi benchmark${quick ? ' (BENCH_QUICK: too few runs to mean anything)' : ''}`,
+  '',
+  `${new Date().toISOString().slice(0, 10)}; ${machine}. Every process ran with a CGI environment built from nothing ` +
+    '(PATH and the variables Apache sets for a GET; no NODE_OPTIONS or NODE_EXTRA_CA_CERTS), stdin from /dev/null, ' +
+    `stdout a pipe. ${settings.runs} timed runs (hyperfine -N, ${settings.warmup} warm-up) and ${settings.rssRuns} RSS runs ` +
+    `per variant; each ratio is to \`node -e 0\` timed in the same hyperfine invocation. Took ${minutes} min. ` +
+    `1-minute load average (the benchmark alone keeps it near 1, 2–3 under wrk; much more means something else ran): ${loads.join(', ')}.`,
+  '',
+  '## Start-up (one GET per process)',
+  '',
+  startupTable(startup),
+  '',
+  '## Through Apache',
+  '',
+  apacheTable(apache, settings.wrkSeconds),
+  '',
+  '## Streaming (median of ' + settings.streamRepeats + ')',
+  '',
+  streamTable(streams),
+  '',
+].join('\n');
+
+const outfile = quick ? join(workDir, 'quick.md') : join(benchDir, 'results/latest.md');
+mkdirSync(join(outfile, '..'), { recursive: true });
+writeFileSync(outfile, report);
+console.log(`\n${report}\nbench: wrote ${outfile}`);

@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { benchDir, repoDir, workDir } from './paths.js';
+
+/** Every executable the benchmark measures, by role; all absolute paths. */
+export interface Built {
+  honoHello: string;
+  hono500: string;
+  streamOut: string;
+  streamIn: string;
+  /** The built Hono hello bundle with a `.cjs` name, for `bun <file>`. */
+  honoHelloForBun: string;
+  naiveHelloCjs: string;
+  naive500Cjs: string;
+  naiveHelloEsm: string;
+  naiveHelloTs: string;
+  naiveHelloForBun: string;
+  tsx: string;
+  c: string;
+  go: string;
+  nodeHandwritten: string;
+  pythonHandwritten: string;
+  wsgiref: string;
+  plack: string;
+  cgiPm: string;
+  php: string;
+  streamOutPlain: string;
+  streamInPlain: string;
+}
+
+const apps = join(benchDir, 'apps');
+const peers = join(benchDir, 'peers');
+
+/** Runs `fetch-cgi build` from the checkout's sources, so it measures whatever src/ is now. */
+export function fetchCgiBuild(entry: string, outfile: string): void {
+  execFileSync(process.execPath, ['--import', 'tsx', join(repoDir, 'src/cli/main.ts'), 'build', entry, '-o', outfile], {
+    cwd: repoDir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** The naive bridge as one esbuild bundle: CommonJS with everything inside, or ESM importing hono from node_modules. */
+export async function bundleNaive(entry: string, outfile: string, format: 'cjs' | 'esm'): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format,
+    logLevel: 'error',
+    ...(format === 'esm' ? { packages: 'external' as const } : { banner: { js: '#!/usr/bin/env node' } }),
+  });
+  chmodSync(outfile, 0o755);
+}
+
+function copyExecutable(from: string, to: string): string {
+  copyFileSync(from, to);
+  chmodSync(to, 0o755);
+  return to;
+}
+
+/** Builds every variant into bench/.tmp/ (emptied first) and returns their paths. */
+export async function prepare(): Promise<Built> {
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  // Node refuses `.cgi` files under a "type": "module" package.json (the repository's); in a
+  // CommonJS scope it runs them, as it would in a web server's cgi-bin.
+  writeFileSync(join(workDir, 'package.json'), '{ "type": "commonjs" }\n');
+  const at = (name: string) => join(workDir, name);
+
+  fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.cgi'));
+  fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
+  fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
+  fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
+  await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.cgi'), 'cjs');
+  await bundleNaive(join(apps, 'naive-bridge/hono-500.ts'), at('naive-500.cgi'), 'cjs');
+  await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.mjs'), 'esm');
+
+  execFileSync('gcc', ['-O2', '-o', at('hello-c.cgi'), join(peers, 'hello.c')], { stdio: 'inherit' });
+  // Go's caches live in the work folder: the benchmark runs with HOME possibly unset.
+  execFileSync('go', ['build', '-o', at('go.cgi'), join(peers, 'go-cgi/main.go')], {
+    stdio: 'inherit',
+    env: { ...process.env, GOCACHE: at('go-cache'), GOPATH: at('go-path'), GO111MODULE: 'off', CGO_ENABLED: '0' },
+  });
+
+  return {
+    honoHello: at('hono-hello.cgi'),
+    hono500: at('hono-500.cgi'),
+    streamOut: at('stream-out.cgi'),
+    streamIn: at('stream-in.cgi'),
+    honoHelloForBun: copyExecutable(at('hono-hello.cgi'), at('hono-hello.bun.cjs')),
+    naiveHelloCjs: at('naive-hello.cgi'),
+    naive500Cjs: at('naive-500.cgi'),
+    naiveHelloEsm: at('naive-hello.mjs'),
+    naiveHelloTs: join(apps, 'naive-bridge/hono-hello.ts'),
+    naiveHelloForBun: copyExecutable(at('naive-hello.cgi'), at('naive-hello.bun.cjs')),
+    tsx: join(repoDir, 'node_modules/.bin/tsx'),
+    c: at('hello-c.cgi'),
+    go: at('go.cgi'),
+    nodeHandwritten: copyExecutable(join(peers, 'node-handwritten.cgi'), at('node-handwritten.cgi')),
+    pythonHandwritten: copyExecutable(join(peers, 'python-handwritten.cgi'), at('python-handwritten.cgi')),
+    wsgiref: copyExecutable(join(peers, 'wsgiref.cgi'), at('wsgiref.cgi')),
+    plack: copyExecutable(join(peers, 'plack.cgi'), at('plack.cgi')),
+    cgiPm: copyExecutable(join(peers, 'cgi-pm.cgi'), at('cgi-pm.cgi')),
+    php: copyExecutable(join(peers, 'hello.php'), at('hello.php')),
+    streamOutPlain: copyExecutable(join(peers, 'stream-out-plain.cgi'), at('stream-out-plain.cgi')),
+    streamInPlain: copyExecutable(join(peers, 'stream-in-plain.cgi'), at('stream-in-plain.cgi')),
+  };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cgiEnv } from '../bench/cgi-env.js';
+import { benchDir } from '../bench/paths.js';
+import { bundleNaive } from '../bench/prepare.js';
+import { buildScript } from '../src/cli/build.js';
+
+// The benchmark (npm run bench) must never time an app that answers with an error: these check
+// that each of its apps builds and answers. They assert no timings.
+const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-bench-apps-'));
+const built = {
+  honoHello: join(dir, 'hono-hello.cgi'),
+  hono500: join(dir, 'hono-500.cgi'),
+  streamOut: join(dir, 'stream-out.cgi'),
+  streamIn: join(dir, 'stream-in.cgi'),
+  naiveHello: join(dir, 'naive-hello.cgi'),
+  naive500: join(dir, 'naive-500.cgi'),
+};
+const app = (path: string) => join(benchDir, 'apps', path);
+
+before(async () => {
+  // A CommonJS scope, as in bench/.tmp/, so the naive bundles run under their `.cgi` names.
+  writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+  await buildScript({ entry: app('hono-hello/app.ts'), outfile: built.honoHello });
+  await buildScript({ entry: app('hono-500/app.ts'), outfile: built.hono500 });
+  await buildScript({ entry: app('stream-out/app.ts'), outfile: built.streamOut });
+  await buildScript({ entry: app('stream-in/app.ts'), outfile: built.streamIn });
+  await bundleNaive(app('naive-bridge/hono-hello.ts'), built.naiveHello, 'cjs');
+  await bundleNaive(app('naive-bridge/hono-500.ts'), built.naive500, 'cjs');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `script` as a CGI with the benchmark's environment; returns its exit code and output. */
+function run(script: string, env: Record<string, string>, input = ''): { status: number | null; stdout: string } {
+  const result = spawnSync(script, [], { env, input, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  return { status: result.status, stdout: result.stdout };
+}
+
+describe('benchmark apps', () => {
+  for (const [title, script] of [
+    ['the built hono hello app answers hello', () => built.honoHello],
+    ['the naive bridge bundle of hono hello answers hello', () => built.naiveHello],
+  ] as const) {
+    test(title, () => {
+      const { status, stdout } = run(script(), cgiEnv('/hello'));
+      assert.equal(status, 0);
+      assert.match(stdout, /^Status: 200/i);
+      assert.match(stdout, /\r\n\r\nHello$/);
+    });
+  }
+
+  for (const [title, script] of [
+    ['the built 500-route app renders a record page with jsx', () => built.hono500],
+    ['the naive bridge bundle of the 500-route app renders a record page with jsx', () => built.naive500],
+  ] as const) {
+    test(title, () => {
+      const { status, stdout } = run(script(), cgiEnv('/r250/42'));
+      assert.equal(status, 0);
+      assert.match(stdout, /^Status: 200/i);
+      assert.match(stdout, /<h1>Section 250, record 42<\/h1>/);
+      assert.match(stdout, /<th>query<\/th><td>1<\/td>/);
+    });
+  }
+
+  test('the 500-route app registers routes up to the last section', () => {
+    const { stdout } = run(built.hono500, cgiEnv('/r499'));
+    assert.match(stdout, /href="\/r499\/10"/);
+  });
+
+  test('the streaming app writes exactly STREAM_BYTES of body', () => {
+    const bytes = 4 * 64 * 1024;
+    const { status, stdout } = run(built.streamOut, cgiEnv('/stream', { STREAM_BYTES: String(bytes) }));
+    assert.equal(status, 0);
+    const body = stdout.slice(stdout.indexOf('\r\n\r\n') + 4);
+    assert.equal(body.length, bytes);
+    assert.equal(body, 'a'.repeat(bytes));
+  });
+
+  test('the upload app counts every byte of the request body', () => {
+    const input = 'x'.repeat(300_000);
+    const env = cgiEnv('/upload', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(input.length) });
+    const { status, stdout } = run(built.streamIn, env, input);
+    assert.equal(status, 0);
+    assert.match(stdout, /\r\n\r\n300000$/);
+  });
+});
