@@ -28,7 +28,7 @@ export function takeOverProcessIo(): ProcessIo {
   // mini_httpd makes stderr the same pipe as stdout: diagnostics (and stack traces) would land
   // in the response, so they go nowhere instead.
   if (sameFile(2, 1) || sameFile(2, 0)) pointAtDevNull(2);
-  redirectStdoutToStderr();
+  const stdout = lazyStdout();
   let done = false;
   let terminate: () => void = noop;
   // Installed at once: without a listener, SIGTERM kills the process, background work too.
@@ -36,7 +36,7 @@ export function takeOverProcessIo(): ProcessIo {
     if (!done) terminate();
   });
   return {
-    output: fdOutput(1),
+    output: hybridOutput(stdout),
     onTerminate(listener) {
       terminate = listener;
     },
@@ -51,6 +51,105 @@ export function takeOverProcessIo(): ProcessIo {
         if (!fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
       }
     },
+  };
+}
+
+interface StdoutStream {
+  stream: NodeJS.WriteStream;
+  /** The stream's own write, which the app's `process.stdout.write` no longer reaches. */
+  write: (chunk: Uint8Array, callback?: (error?: Error | null) => void) => boolean;
+}
+
+/**
+ * Makes `process.stdout` lazy and harmless: the stream (and the modules behind it) is built
+ * only when something asks, and whatever the app writes to it goes to stderr instead.
+ */
+function lazyStdout(): () => StdoutStream {
+  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
+  const getStdout = descriptor?.get ?? (() => descriptor?.value as NodeJS.WriteStream);
+  let built: StdoutStream | undefined;
+  const build = () => {
+    if (!built) {
+      const stream = getStdout.call(process) as NodeJS.WriteStream;
+      built = { stream, write: stream.write.bind(stream) as StdoutStream['write'] };
+      stream.write = ((...args: Parameters<typeof process.stderr.write>) =>
+        process.stderr.write(...args)) as typeof stream.write;
+    }
+    return built;
+  };
+  Object.defineProperty(process, 'stdout', { configurable: true, enumerable: true, get: () => build().stream });
+  return build;
+}
+
+/**
+ * The HTTP channel on fd 1. The first write (the head, with the whole body when it is in
+ * memory) is a blocking write on the descriptor, so a plain response never builds the stream
+ * machinery; a streamed body goes on through Node's own stdout stream, whose non-blocking
+ * writes move data through a pipe about twice as fast as blocking ones.
+ */
+function hybridOutput(stdout: () => StdoutStream): CgiOutput {
+  const listeners = new Map<string, Listener[]>();
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const listener of listeners.get(event) ?? []) listener(...args);
+  };
+  const add = (event: string, listener: Listener, once: boolean) => {
+    const wrapped: Listener = once
+      ? (...args) => {
+          remove(event, wrapped);
+          listener(...args);
+        }
+      : listener;
+    (wrapped as { original?: Listener }).original = listener;
+    listeners.set(event, [...(listeners.get(event) ?? []), wrapped]);
+  };
+  const remove = (event: string, listener: Listener) => {
+    const list = listeners.get(event) ?? [];
+    listeners.set(
+      event,
+      list.filter((item) => item !== listener && (item as { original?: Listener }).original !== listener),
+    );
+  };
+  let writes = 0;
+  let failed: unknown;
+  let streamed: StdoutStream | undefined;
+  const fail = (error: unknown) => {
+    if (failed !== undefined) return;
+    failed = error;
+    emit('error', error);
+  };
+  return {
+    write(chunk, callback) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      writes += 1;
+      if (failed === undefined && writes > 1 && !streamed) {
+        streamed = stdout();
+        streamed.stream.on('drain', () => emit('drain'));
+        streamed.stream.on('error', fail);
+      }
+      if (streamed) return failed === undefined && streamed.write(bytes, callback);
+      if (failed === undefined) {
+        try {
+          writeAll(1, bytes);
+        } catch (error) {
+          // Like a stream: the error is reported on the next tick, to the 'error' listeners.
+          process.nextTick(() => fail(error));
+        }
+      }
+      if (callback) process.nextTick(() => callback(failed as Error | null | undefined));
+      return failed === undefined;
+    },
+    end(callback) {
+      const finish = () => {
+        emit('finish');
+        callback?.();
+      };
+      // Ending Node's stdout waits until every queued write has reached the descriptor.
+      if (streamed && failed === undefined) streamed.stream.end(finish);
+      else process.nextTick(finish);
+    },
+    on: (event, listener) => add(event, listener as Listener, false),
+    once: (event, listener) => add(event, listener, true),
+    removeListener: (event, listener) => remove(event, listener),
   };
 }
 
@@ -74,75 +173,6 @@ function sameFile(a: number, b: number): boolean {
   } catch {
     return false;
   }
-}
-
-function redirectStdoutToStderr(): void {
-  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdout');
-  const getStdout = descriptor?.get ?? (() => descriptor?.value as NodeJS.WriteStream);
-  let stdout: NodeJS.WriteStream | undefined;
-  Object.defineProperty(process, 'stdout', {
-    configurable: true,
-    enumerable: true,
-    get() {
-      if (!stdout) {
-        stdout = getStdout.call(process) as NodeJS.WriteStream;
-        stdout.write = ((...args: Parameters<typeof process.stderr.write>) =>
-          process.stderr.write(...args)) as typeof stdout.write;
-      }
-      return stdout;
-    },
-  });
-}
-
-/**
- * A CgiOutput on a file descriptor with blocking writes: each write has reached the pipe or
- * socket when it returns, which is the backpressure, and nothing is left to flush at exit.
- */
-function fdOutput(fd: number): CgiOutput {
-  const listeners = new Map<string, Listener[]>();
-  const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
-  };
-  let failed: unknown;
-  const add = (event: string, listener: Listener, once: boolean) => {
-    const wrapped: Listener = once
-      ? (...args) => {
-          remove(event, wrapped);
-          listener(...args);
-        }
-      : listener;
-    (wrapped as { original?: Listener }).original = listener;
-    listeners.set(event, [...(listeners.get(event) ?? []), wrapped]);
-  };
-  const remove = (event: string, listener: Listener) => {
-    const list = listeners.get(event) ?? [];
-    listeners.set(
-      event,
-      list.filter((item) => item !== listener && (item as { original?: Listener }).original !== listener),
-    );
-  };
-  return {
-    write(chunk, callback) {
-      if (failed === undefined) {
-        try {
-          writeAll(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        } catch (error) {
-          failed = error;
-          // Like a stream: the error is reported on the next tick, to the 'error' listeners.
-          process.nextTick(() => emit('error', error));
-        }
-      }
-      if (callback) process.nextTick(() => callback(failed as Error | null | undefined));
-      return failed === undefined;
-    },
-    end(callback) {
-      if (callback) process.nextTick(callback);
-      process.nextTick(() => emit('finish'));
-    },
-    on: (event, listener) => add(event, listener as Listener, false),
-    once: (event, listener) => add(event, listener, true),
-    removeListener: (event, listener) => remove(event, listener),
-  };
 }
 
 /** Writes all of `bytes` to `fd`, waiting (briefly) where a non-blocking fd is full. */

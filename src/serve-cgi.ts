@@ -9,7 +9,7 @@ import { takeOverProcessIo } from './process-io.js';
 import type { BodySource } from './request-body.js';
 import { reasonPhrase } from './status-text.js';
 import type { CgiApp, CgiEnv } from './types.js';
-import { type CgiOutput, endOutput, formatHead, headOf, responseParts, writeBody } from './write-response.js';
+import { type CgiOutput, endOutput, formatHead, headOf, responseParts, writeHeadAndBody } from './write-response.js';
 
 export interface ServeCgiOptions {
   /** The meta-variables (default `process.env`). */
@@ -266,8 +266,7 @@ class Exchange {
     this.#headSent = true;
     const signal = evenIfGone ? undefined : this.#abort.signal;
     try {
-      this.output.write(Buffer.from(head, 'latin1'));
-      await writeBody(parts, this.output, { method: this.#method, ...(signal ? { signal } : {}) });
+      await writeHeadAndBody(head, parts, this.output, { method: this.#method, ...(signal ? { signal } : {}) });
       await endOutput(this.output);
       return this.gone && !evenIfGone ? this.#goneCode() : code;
     } catch (error) {
