@@ -1,3 +1,4 @@
+import { trimOws } from './http-text.js';
 import { CgiResponseError } from './errors.js';
 
 /** Options for `parseCgiResponse`. */
@@ -117,13 +118,14 @@ function addLine(head: Head, line: string): void {
     throw new CgiResponseError(`${what}: ${quote(line)}`);
   }
   const name = line.slice(0, colon);
-  const value = line.slice(colon + 1).trim();
+  const value = trimOws(line.slice(colon + 1));
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
     throw new CgiResponseError(`bad header name: ${quote(line)}`);
   }
   if (name.toLowerCase() === 'status' && !head.nph) {
     if (head.status !== undefined) throw new CgiResponseError(`more than one Status header: ${quote(line)}`);
-    const match = /^(\S*)(?:\s+(.*))?$/.exec(value);
+    // Split on spaces and tabs only: \s would also take 0xA0, a byte of UTF-8 text.
+    const match = /^([^\t ]*)(?:[\t ]+(.*))?$/.exec(value);
     [head.status, head.statusText] = checkStatus(match?.[1] ?? '', match?.[2] ?? '', line);
     return;
   }
@@ -162,7 +164,7 @@ function checkStatus(code: string, reason: string, line: string): [number, strin
   if (!/^\d{3}$/.test(code) || status < 200 || status > 599) {
     throw new CgiResponseError(`bad status ${quote(code)} in ${quote(line)}`);
   }
-  return [status, reason.trim()];
+  return [status, trimOws(reason)];
 }
 
 type ByteIterator = {

@@ -1,3 +1,4 @@
+import { trimOws } from './http-text.js';
 import type { CgiEnv } from './types.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -41,5 +42,5 @@ export function requestHeaderEntries(env: CgiEnv, contentLength: number | undefi
 /** The header value as the bytes the server received, or undefined if no header can hold it. */
 function headerValue(value: string): string | undefined {
   const bytes = PRINTABLE_ASCII.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1');
-  return HEADER_VALUE.test(bytes) ? bytes.trim() : undefined;
+  return HEADER_VALUE.test(bytes) ? trimOws(bytes) : undefined;
 }

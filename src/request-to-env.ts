@@ -1,3 +1,4 @@
+import { bytesToEnvText } from './http-text.js';
 import type { CgiEnv } from './types.js';
 
 /** What `requestToEnv` needs to know that a `Request` does not carry. */
@@ -94,10 +95,10 @@ export function requestToEnv(request: Request, options: RequestToEnvOptions): Cg
 
   // Headers iterate with lowercase names and repeated values already joined (`; ` for Cookie).
   for (const [name, value] of request.headers) {
-    if (name === 'content-type') env.CONTENT_TYPE = value;
+    if (name === 'content-type') env.CONTENT_TYPE = bytesToEnvText(value);
     else if (name === 'content-length') env.CONTENT_LENGTH = value;
     else if (name !== 'proxy' && /^[a-z0-9-]+$/.test(name)) {
-      env[`HTTP_${name.toUpperCase().replaceAll('-', '_')}`] = value;
+      env[`HTTP_${name.toUpperCase().replaceAll('-', '_')}`] = bytesToEnvText(value);
     }
   }
   return Object.assign(env, options.extra);

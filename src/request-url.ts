@@ -143,7 +143,9 @@ export function rawSuffixFor(rawPath: string, decoded: string): string | undefin
 
 /** Percent-encodes what may not stand raw in a path; '%' itself, so the result decodes back. */
 function encodePath(path: string): string {
-  return path.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu, (ch) => encodeURIComponent(ch));
+  // A lone surrogate cannot be percent-encoded: it becomes U+FFFD, as decoding bytes would.
+  const wellFormed = path.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return wellFormed.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu, (ch) => encodeURIComponent(ch));
 }
 
 function trimTrailingSlashes(path: string): string {

@@ -1,3 +1,4 @@
+import { trimOws } from './http-text.js';
 /** Reason phrases from RFC 9110 section 15 (and a few registered since), for `Status:` lines. */
 const REASONS: Record<number, string> = {
   100: 'Continue',
@@ -72,6 +73,6 @@ const NOT_REASON = /[^\t\x20-\x7e\x80-\xff]/g;
  * line (CR, LF, other controls) removed, or the standard phrase when that leaves nothing.
  */
 export function reasonPhrase(status: number, statusText: string): string {
-  const cleaned = statusText.replace(NOT_REASON, '').trim();
+  const cleaned = trimOws(statusText.replace(NOT_REASON, ''));
   return cleaned || REASONS[status] || 'Unknown';
 }

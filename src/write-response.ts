@@ -88,7 +88,7 @@ export function headOf(response: Response, parts: ResponseParts, options: WriteR
 /** The header block for response parts; see {@link formatResponseHead}. */
 export function formatHead(parts: ResponseParts, options: WriteResponseOptions = {}): string {
   const { status } = parts;
-  if (!Number.isInteger(status) || status < 200 || status > 999) {
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
     throw new TypeError(`fetch-cgi: the app's response has status ${status}, which HTTP cannot send`);
   }
   const reason = reasonPhrase(status, parts.statusText);
@@ -98,7 +98,8 @@ export function formatHead(parts: ResponseParts, options: WriteResponseOptions =
   const noContent = status === 204 || status === 304;
   let hasDate = false;
   for (const [name, value] of parts.fields) {
-    if (HOP_BY_HOP.has(name)) continue;
+    // The status is ours to write: an app's own `Status` field would make a second one.
+    if (HOP_BY_HOP.has(name) || name === 'status') continue;
     if (name === 'content-length' && noContent) continue;
     if (name === 'date') hasDate = true;
     const field = name === 'location' ? withBase(value, options.locationBase) : value;
@@ -306,5 +307,6 @@ function withBase(location: string, base: string | undefined): string {
 }
 
 function statusLineProtocol(protocol: string | undefined): string {
-  return protocol && /^HTTP\/\d(\.\d)?$/.test(protocol) ? protocol : 'HTTP/1.1';
+  // Only HTTP/1.x has status lines; behind HTTP/2 or HTTP/3 the server speaks 1.1 to the script.
+  return protocol === 'HTTP/1.0' ? protocol : 'HTTP/1.1';
 }

@@ -1,0 +1,13 @@
+/**
+ * Removes leading and trailing spaces and tabs, HTTP's optional whitespace (RFC 9110 section
+ * 5.6.3). Not `String.prototype.trim()`: that also strips 0xA0, a byte of many UTF-8 characters
+ * (the tail of "à") in the latin1 strings header values are read as.
+ */
+export function trimOws(value: string): string {
+  return value.replace(/^[\t ]+|[\t ]+$/g, '');
+}
+
+/** A header value's bytes (a latin1 string) as the text a process environment carries. */
+export function bytesToEnvText(value: string): string {
+  return /^[\0-\x7f]*$/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
+}
