@@ -33,7 +33,8 @@ export async function startApache(mpm: 'event' | 'prefork', options: StartOption
         serverName: '127.0.0.1',
         documentRoot: `${runDir}/docroot`,
       });
-      await writeFile(conf, apacheHarnessConfig({ mpm, port, htaccessPort, runDir, vhost }));
+      const timeout = options.scriptTimeout === undefined ? {} : { scriptTimeout: options.scriptTimeout };
+      await writeFile(conf, apacheHarnessConfig({ mpm, port, htaccessPort, runDir, vhost, ...timeout }));
       started.push({
         ...startProcess(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'], stdoutLog),
         // The same pid as the foreground parent, unless someone changes how it is started.

@@ -28,6 +28,9 @@ export async function startServer(kind: ServerKind, options: StartOptions): Prom
   if (process.getuid?.() !== 0) {
     throw new Error(`servers: starting ${kind} needs root (it drops to www-data for CGI)`);
   }
+  if (options.scriptTimeout !== undefined && !kind.startsWith('apache')) {
+    throw new Error(`servers: ${kind} does not support the scriptTimeout option`);
+  }
   switch (kind) {
     case 'apache-event':
       return startApache('event', options);

@@ -25,6 +25,12 @@ export interface StartOptions {
    * anyway.
    */
   stream?: boolean;
+  /**
+   * Seconds the server waits for output from a script before it gives up, answers the client
+   * and kills the script (Apache `CGIScriptTimeout`; default: the server's own, 60 s). Apache
+   * only: other kinds refuse the option.
+   */
+  scriptTimeout?: number;
 }
 
 /** A started server; call {@link RunningServer.stop} when done. */

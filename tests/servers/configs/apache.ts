@@ -74,17 +74,29 @@ export interface ApacheHarnessOptions {
   runDir: string;
   /** The `apacheVhost()` text for the main site. */
   vhost: string;
+  /** `CGIScriptTimeout` (mod_cgid: `CGIDScriptTimeout`) in seconds; default: `Timeout`, 60 s. */
+  scriptTimeout?: number;
 }
 
 const modules = '/usr/lib/apache2/modules';
 
 /** A complete private apache2.conf, to be run with `apache2 -f FILE -DFOREGROUND`. */
-export function apacheHarnessConfig({ mpm, port, htaccessPort, runDir, vhost }: ApacheHarnessOptions): string {
+export function apacheHarnessConfig({
+  mpm,
+  port,
+  htaccessPort,
+  runDir,
+  vhost,
+  scriptTimeout,
+}: ApacheHarnessOptions): string {
   // A threaded MPM needs mod_cgid (a separate daemon forks the scripts); prefork uses mod_cgi.
   const cgi =
     mpm === 'event'
       ? `LoadModule cgid_module ${modules}/mod_cgid.so\nScriptSock ${runDir}/rt/cgid.sock`
       : `LoadModule cgi_module ${modules}/mod_cgi.so`;
+  // mod_cgid spells the directive with a D; either must follow its LoadModule.
+  const directive = mpm === 'event' ? 'CGIDScriptTimeout' : 'CGIScriptTimeout';
+  const timeout = scriptTimeout === undefined ? '' : `${directive} ${scriptTimeout}\n`;
   return `ServerRoot ${runDir}
 ServerName 127.0.0.1
 Listen 127.0.0.1:${port}
@@ -99,7 +111,7 @@ Group www-data
 
 LoadModule mpm_${mpm}_module ${modules}/mod_mpm_${mpm}.so
 ${cgi}
-LoadModule authz_core_module ${modules}/mod_authz_core.so
+${timeout}LoadModule authz_core_module ${modules}/mod_authz_core.so
 LoadModule alias_module ${modules}/mod_alias.so
 LoadModule rewrite_module ${modules}/mod_rewrite.so
 LoadModule mime_module ${modules}/mod_mime.so
