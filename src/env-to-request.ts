@@ -1,3 +1,4 @@
+import { TOKEN } from './http-syntax.js';
 import { CgiEnvError } from './errors.js';
 import { type BodyLength, type BodySource, readRequestBody, requestBodyLength } from './request-body.js';
 import { requestHeaderEntries } from './request-headers.js';
@@ -25,7 +26,6 @@ export interface EnvToRequestOptions {
 const NORMALISED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 /** Methods `new Request` refuses (fetch.spec.whatwg.org, "forbidden method"). */
 const FORBIDDEN = new Set(['CONNECT', 'TRACE', 'TRACK']);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The parts of a request the CGI environment determines, before any `Request` exists. */
 export interface CgiRequestParts {

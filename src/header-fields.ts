@@ -1,4 +1,4 @@
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+import { TOKEN } from './http-syntax.js';
 // A header value once leading and trailing HTTP whitespace is gone (fetch.spec.whatwg.org).
 const VALUE = /^[^\0\r\n]*$/;
 const BYTE_STRING = /^[\0-\xff]*$/;

@@ -1,4 +1,4 @@
-import { trimOws } from './http-text.js';
+import { TOKEN, trimOws } from './http-syntax.js';
 import { CgiResponseError } from './errors.js';
 
 /** Options for `parseCgiResponse`. */
@@ -119,7 +119,7 @@ function addLine(head: Head, line: string): void {
   }
   const name = line.slice(0, colon);
   const value = trimOws(line.slice(colon + 1));
-  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+  if (!TOKEN.test(name)) {
     throw new CgiResponseError(`bad header name: ${quote(line)}`);
   }
   if (name.toLowerCase() === 'status' && !head.nph) {

@@ -1,7 +1,6 @@
-import { trimOws } from './http-text.js';
+import { TOKEN, trimOws } from './http-syntax.js';
 import type { CgiEnv } from './types.js';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What the Headers class accepts in a value once it has been turned into bytes.
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const PRINTABLE_ASCII = /^[\t\x20-\x7e]*$/;

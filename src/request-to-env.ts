@@ -1,4 +1,4 @@
-import { bytesToEnvText } from './http-text.js';
+import { bytesToEnvText } from './http-syntax.js';
 import type { CgiEnv } from './types.js';
 
 /** What `requestToEnv` needs to know that a `Request` does not carry. */

@@ -1,4 +1,4 @@
-import { trimOws } from './http-text.js';
+import { trimOws } from './http-syntax.js';
 /** Reason phrases from RFC 9110 section 15 (and a few registered since), for `Status:` lines. */
 const REASONS: Record<number, string> = {
   100: 'Continue',

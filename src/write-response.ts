@@ -1,3 +1,4 @@
+import { HOP_BY_HOP, TOKEN } from './http-syntax.js';
 import { lightResponseParts, type ResponseParts } from './cgi-response.js';
 import { localRedirectPath } from './local-redirect.js';
 import { reasonPhrase } from './status-text.js';
@@ -30,18 +31,6 @@ export interface WriteResponseOptions {
   signal?: AbortSignal;
 }
 
-// Meaningful only between a client and the server next to it (RFC 9110 section 7.6.1); CGI
-// leaves framing to the server, and Hono's streaming helpers set Transfer-Encoding themselves.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Statuses that never have a body, whatever the app put in the `Response`. */

@@ -1,3 +1,4 @@
+import { HOP_BY_HOP } from '../http-syntax.js';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
@@ -16,17 +17,6 @@ import {
 } from './run-script.js';
 import { openScriptSource, type ScriptSource } from './script-source.js';
 import { VERSION } from './version.js';
-
-// Meaningful only on one connection (RFC 9110 section 7.6.1): the host does its own framing.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** `fetch-cgi serve <script|entry> [--port N] [--host ADDR] [--mount PATH] [--timeout S]` */
 export async function serveCommand(io: CliIo, args: string[]): Promise<number> {

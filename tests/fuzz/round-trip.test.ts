@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import * as fc from 'fast-check';
+import { HOP_BY_HOP } from '../../src/http-syntax.js';
 import { envToRequest, parseCgiResponse, requestToEnv, writeResponse } from '../../src/index.js';
 
 const RUNS = process.env.FETCH_CGI_LONG === '1' ? 50_000 : 5_000;
@@ -92,7 +93,6 @@ test(`request to environment to request keeps method, URL, headers and body (${R
   t.diagnostic(`round-trip cases run (request): ${cases}`);
 });
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 test(`response to CGI bytes to response keeps status, headers, every Set-Cookie and body (${RUNS} cases)`, async (t) => {
   let cases = 0;

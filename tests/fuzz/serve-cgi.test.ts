@@ -1,3 +1,4 @@
+import { HOP_BY_HOP, TOKEN } from '../../src/http-syntax.js';
 /**
  * Property: for ANY environment, stdin and app behaviour, `serveCgi` in-process either writes a
  * well-formed CGI response that our own parser reads back and that matches, field by field,
@@ -16,15 +17,6 @@ import { type AppPlan, type FuzzInput, appPlan, fuzzInput } from './arbitraries.
 
 const RUNS = process.env.FETCH_CGI_LONG === '1' ? 200_000 : 20_000;
 const SECRET = 'fuzz-secret-b9e1';
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 const MAX_BODY = 64 * 1024;
 /** Longest one case may take before it counts as a hang. */
 const CASE_LIMIT_MS = 10_000;
@@ -69,7 +61,6 @@ function shapedHeaders(fields: [string, string][]) {
   };
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** A generated app: records what it saw into `seen` and does what `plan` says. */

@@ -1,3 +1,20 @@
+/** An HTTP token (RFC 9110 section 5.6.2): what a method or a field name is made of. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Fields meaningful only between a client and the server next to it (RFC 9110 section 7.6.1):
+ * a CGI script leaves framing to its server, and a host does its own.
+ */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
 /**
  * Removes leading and trailing spaces and tabs, HTTP's optional whitespace (RFC 9110 section
  * 5.6.3). Not `String.prototype.trim()`: that also strips 0xA0, a byte of many UTF-8 characters
