@@ -10,7 +10,7 @@ export interface Built {
   hono500: string;
   streamOut: string;
   streamIn: string;
-  /** The built Hono hello bundle with a `.cjs` name, for `bun <file>`. */
+  /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
   honoHelloForBun: string;
   naiveHelloCjs: string;
   naive500Cjs: string;
@@ -34,11 +34,15 @@ const apps = join(benchDir, 'apps');
 const peers = join(benchDir, 'peers');
 
 /** Runs `fetch-cgi build` from the checkout's sources, so it measures whatever src/ is now. */
-export function fetchCgiBuild(entry: string, outfile: string): void {
-  execFileSync(process.execPath, ['--import', 'tsx', join(repoDir, 'src/cli/main.ts'), 'build', entry, '-o', outfile], {
-    cwd: repoDir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+export function fetchCgiBuild(entry: string, outfile: string, options: string[] = []): void {
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(repoDir, 'src/cli/main.ts'), 'build', entry, '-o', outfile, ...options],
+    {
+      cwd: repoDir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
 }
 
 /** The naive bridge as one esbuild bundle: CommonJS with everything inside, or ESM importing hono from node_modules. */
@@ -75,6 +79,7 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
   fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
+  fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
   await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.cgi'), 'cjs');
   await bundleNaive(join(apps, 'naive-bridge/hono-500.ts'), at('naive-500.cgi'), 'cjs');
   await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.mjs'), 'esm');
@@ -91,7 +96,7 @@ export async function prepare(): Promise<Built> {
     hono500: at('hono-500.cgi'),
     streamOut: at('stream-out.cgi'),
     streamIn: at('stream-in.cgi'),
-    honoHelloForBun: copyExecutable(at('hono-hello.cgi'), at('hono-hello.bun.cjs')),
+    honoHelloForBun: at('hono-hello.bun.cjs'),
     naiveHelloCjs: at('naive-hello.cgi'),
     naive500Cjs: at('naive-500.cgi'),
     naiveHelloEsm: at('naive-hello.mjs'),

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { redirectNativeConsole } from './native-console.js';
 import type { CgiOutput } from './write-response.js';
 
 /** What serveCgi needs from the process when it runs on the process's own streams. */
@@ -28,7 +29,10 @@ export function takeOverProcessIo(): ProcessIo {
   // mini_httpd makes stderr the same pipe as stdout: diagnostics (and stack traces) would land
   // in the response, so they go nowhere instead.
   if (sameFile(2, 1) || sameFile(2, 0)) pointAtDevNull(2);
-  const stdout = lazyStdout();
+  // Bun and Deno build process.stdout eagerly when it is so much as looked at (~10 ms) and
+  // write console output natively; there the response uses blocking writes only.
+  const nodeStdio = !('Bun' in globalThis) && !('Deno' in globalThis);
+  const stdout = nodeStdio ? lazyStdout() : nativeStdout();
   let done = false;
   let terminate: () => void = noop;
   // Installed at once: without a listener, SIGTERM kills the process, background work too.
@@ -44,6 +48,9 @@ export function takeOverProcessIo(): ProcessIo {
       done = true;
     },
     detach() {
+      // Deno keeps a copy of stdout of its own until it exits (even Deno.stdout.close() leaves
+      // it open), so there the response ends with the process; see docs/api.md.
+      if ('Deno' in globalThis) return;
       // mod_cgid gives stdin and stdout one socket: the response ends only when both are closed.
       const fds = sameFile(0, 1) ? [0, 1, 2] : [1, 2];
       for (const fd of fds) {
@@ -82,12 +89,34 @@ function lazyStdout(): () => StdoutStream {
 }
 
 /**
+ * Bun and Deno: stray console output and `process.stdout` writes go to stderr. `process.stdout`
+ * becomes a stand-in that reaches `process.stderr` only when used: on Bun, redefining the
+ * property or reading the stream costs ~6 ms a start, while a plain assignment is free.
+ */
+function nativeStdout(): undefined {
+  redirectNativeConsole();
+  const toStderr = new Proxy({} as NodeJS.WriteStream, {
+    get(_, key) {
+      const stderr = process.stderr as unknown as Record<PropertyKey, unknown>;
+      const value = stderr[key];
+      return typeof value === 'function' ? value.bind(stderr) : value;
+    },
+  });
+  try {
+    (process as { stdout: NodeJS.WriteStream }).stdout = toStderr;
+  } catch {
+    // A runtime that will not let it be replaced: console output is redirected all the same.
+  }
+  return undefined;
+}
+
+/**
  * The HTTP channel on fd 1. The first write (the head, with the whole body when it is in
  * memory) is a blocking write on the descriptor, so a plain response never builds the stream
  * machinery; a streamed body goes on through Node's own stdout stream, whose non-blocking
  * writes move data through a pipe about twice as fast as blocking ones.
  */
-function hybridOutput(stdout: () => StdoutStream): CgiOutput {
+function hybridOutput(stdout: (() => StdoutStream) | undefined): CgiOutput {
   const listeners = new Map<string, Listener[]>();
   const emit = (event: string, ...args: unknown[]) => {
     for (const listener of listeners.get(event) ?? []) listener(...args);
@@ -121,7 +150,7 @@ function hybridOutput(stdout: () => StdoutStream): CgiOutput {
     write(chunk, callback) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       writes += 1;
-      if (failed === undefined && writes > 1 && !streamed) {
+      if (failed === undefined && writes > 1 && !streamed && stdout) {
         streamed = stdout();
         streamed.stream.on('drain', () => emit('drain'));
         streamed.stream.on('error', fail);

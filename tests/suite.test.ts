@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { buildScript } from '../src/cli/build.js';
+import { assertInstalled, testRuntimes } from './frameworks/runtimes.js';
 import type { Served } from './cli/helpers.js';
 import { serverKinds, startServer, type RunningServer, type ServerKind } from './servers/index.js';
 import { MARKER_DIR } from './suite/app.js';
@@ -33,6 +34,11 @@ const entry = join(root, 'tests/suite/app.ts');
 const buildDir = mkdtempSync('/tmp/fetch-cgi-suite-');
 chmodSync(buildDir, 0o755);
 const script = join(buildDir, 'app.cgi');
+// The same app built for each other runtime scripts are tested on (newest Node LTS, Bun, Deno).
+const runtimeScripts = testRuntimes.slice(1).map((runtime) => ({
+  runtime,
+  path: join(buildDir, `app-${runtime.name.replaceAll(' ', '')}.cgi`),
+}));
 
 const only = (process.env.SUITE_ONLY ?? '').split(',').filter(Boolean);
 const wanted = (name: string) => only.length === 0 || only.some((word) => name.includes(word));
@@ -52,6 +58,7 @@ const transports: Transport[] = [
   inProcess('pretty'),
   direct(script, 'direct'),
   direct(script, 'pretty'),
+  ...runtimeScripts.map(({ runtime, path }) => direct(path, 'direct', runtime.name)),
 ];
 for (const kind of serverKinds) {
   if (!wanted(kind)) continue;
@@ -153,6 +160,10 @@ describe('end-to-end suite', { concurrency: true }, () => {
     chmodSync(MARKER_DIR, 0o1777);
     try {
       await buildScript({ entry, outfile: script });
+      for (const { runtime, path } of runtimeScripts) {
+        assertInstalled(runtime);
+        await buildScript({ entry, outfile: path, runtime: runtime.runtime, node: runtime.binary });
+      }
       markBuilt(script);
     } catch (error) {
       failBuild(error);

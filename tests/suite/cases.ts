@@ -351,6 +351,7 @@ export const cases: Case[] = [
   {
     id: 'waitUntil',
     title: 'finishes waitUntil work after the response, which does not wait for it',
+    needs: ['earlyEnd'],
     async run(t) {
       const marker = `wait-${randomUUID()}`;
       const file = join(MARKER_DIR, marker);

@@ -24,7 +24,8 @@ export type Feature =
   | 'chunkedUpload'
   | 'stream'
   | 'processStdout'
-  | 'privateStderr';
+  | 'privateStderr'
+  | 'earlyEnd';
 
 /** A request as the cases describe it; the transport frames it. */
 export interface SuiteRequest {
@@ -185,8 +186,11 @@ async function* readAsClient(stdout: PassThrough): AsyncGenerator<Uint8Array> {
 /** A clean environment for scripts: PATH only (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS). */
 const scriptEnv = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 
-/** The built script spawned for each request, as `fetch-cgi request` and `serve` do (`runCgi`). */
-export function direct(script: string, style: 'direct' | 'pretty'): Transport & { stderr(): string } {
+/**
+ * The built script spawned for each request, as `fetch-cgi request` and `serve` do (`runCgi`);
+ * `runtime` names the runtime it was built for, when not the Node running the tests.
+ */
+export function direct(script: string, style: 'direct' | 'pretty', runtime?: string): Transport & { stderr(): string } {
   const base = style === 'direct' ? SCRIPT_NAME : '/app';
   let stderr = '';
   const options: RunScriptOptions = {
@@ -206,10 +210,13 @@ export function direct(script: string, style: 'direct' | 'pretty'): Transport & 
     return fromResponse(await parseCgiResponse(startScript(request, extra, options).stdout, { nph: false }));
   };
   return {
-    name: `direct${style === 'pretty' ? ' (pretty)' : ''}`,
+    name: `direct${runtime ? ` (${runtime})` : ''}${style === 'pretty' ? ' (pretty)' : ''}`,
     style,
     base,
-    lacks: {},
+    lacks:
+      runtime === 'deno'
+        ? { earlyEnd: 'Deno keeps its own copy of stdout open until the process exits, so the response ends with it' }
+        : {},
     encodedSlash: 'raw',
     request: send,
     async head(path) {
