@@ -93,7 +93,6 @@ test(`request to environment to request keeps method, URL, headers and body (${R
   t.diagnostic(`round-trip cases run (request): ${cases}`);
 });
 
-
 test(`response to CGI bytes to response keeps status, headers, every Set-Cookie and body (${RUNS} cases)`, async (t) => {
   let cases = 0;
   await fc.assert(
