@@ -1,17 +1,19 @@
+import { CgiHeaders } from './cgi-headers.js';
 import { type CgiRequestParts, type EnvToRequestOptions, partsToRequest } from './env-to-request.js';
 import { realFetchClasses } from './fetch-globals.js';
 
 const REAL = Symbol('fetch-cgi.real-request');
 
 /**
- * The request handed to the app while the bridge serves on Node: `method`, `url` and `signal`
- * answer at once; anything else (`headers`, `body`, `text()`, `clone()`, ...) builds the
- * runtime's real `Request` first, once. With the real classes loaded, `instanceof Request` holds
+ * The request handed to the app while the bridge serves on Node: `method`, `url`, `signal` and
+ * reading `headers` answer at once; anything else (`body`, `text()`, `clone()`, changing a
+ * header, ...) builds the runtime's real `Request` first, once. With the real classes loaded, `instanceof Request` holds
  * and `new Request(request)` or `fetch(request)` take it as the real one.
  */
 export class CgiRequest {
   readonly #parts: CgiRequestParts;
   readonly #options: EnvToRequestOptions;
+  #headers: CgiHeaders | undefined;
   [REAL]: Request | undefined;
 
   constructor(parts: CgiRequestParts, options: EnvToRequestOptions & { signal: AbortSignal }) {
@@ -42,7 +44,9 @@ export class CgiRequest {
   }
 
   get headers(): Headers {
-    return this.realRequest().headers;
+    if (this[REAL]) return this[REAL].headers;
+    this.#headers ??= new CgiHeaders(this.#parts.headers, () => this.realRequest().headers);
+    return this.#headers as unknown as Headers;
   }
 
   get body(): ReadableStream<Uint8Array> | null {

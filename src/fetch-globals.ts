@@ -17,6 +17,7 @@ interface RealClasses {
 interface LightClasses {
   request: Constructor;
   response: Constructor;
+  headers: Constructor;
   /** The real Request a light one stands for, so `new Request(light)` and `fetch(light)` work. */
   unwrap(input: unknown): unknown;
 }
@@ -78,6 +79,7 @@ export function realFetchClasses(): RealClasses {
     Response: loadOriginal('Response') as typeof Response,
   };
   real = classes;
+  Object.setPrototypeOf(light.headers.prototype, (loadOriginal('Headers') as typeof Headers).prototype);
   Object.setPrototypeOf(light.request.prototype, classes.Request.prototype);
   Object.setPrototypeOf(light.response.prototype, classes.Response.prototype);
   Object.setPrototypeOf(light.response, classes.Response);

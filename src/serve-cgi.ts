@@ -1,4 +1,5 @@
 import { alignBunResponse } from './bun-response.js';
+import { CgiHeaders } from './cgi-headers.js';
 import { CgiRequest, unwrapRequest } from './cgi-request.js';
 import { CgiResponse, type ResponseParts } from './cgi-response.js';
 import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from './env-to-request.js';
@@ -92,7 +93,8 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
     delete process.env.http_proxy;
   }
   const lazy = (options.lazyFetch ?? ownProcess) && fetchClassesUnloaded();
-  if (lazy) installLightFetch({ request: CgiRequest, response: CgiResponse, unwrap: unwrapRequest });
+  if (lazy)
+    installLightFetch({ request: CgiRequest, response: CgiResponse, headers: CgiHeaders, unwrap: unwrapRequest });
   else alignBunResponse();
   const io = ownProcess ? takeOverProcessIo() : undefined;
   const exchange = new Exchange(app, env, options, io?.output ?? (options.stdout as CgiOutput), log, lazy);

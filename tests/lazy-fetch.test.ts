@@ -73,6 +73,18 @@ describe('the light fetch path writes the same bytes as the real classes', () =>
     });
   }
 
+  test('GET /header-ops reads, copies and changes request headers', async () => {
+    const env = request('/header-ops', { HTTP_X_PROBE: 'probe', HTTP_COOKIE: 'a=1' });
+    const light = await spawned(env);
+    assert.equal(light.stdout, await inProcess(env));
+    const report = JSON.parse(bodyOf(light.stdout));
+    assert.equal(report.one, 'probe');
+    assert.equal(report.isHeaders, true);
+    assert.equal(report.tag, '[object Headers]');
+    assert.equal(report.afterSet, 'later');
+    assert.deepEqual(report.keys, ['cookie', 'host', 'x-probe']);
+  });
+
   test('a form POST read with formData()', async () => {
     const body = 'name=caf%C3%A9&x=1';
     const env = request('/form', {
