@@ -214,7 +214,14 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
   const bundled = result.outputFiles?.[0]?.text ?? '';
   const codeCache = options.codeCache ?? ((options.runtime ?? 'node') === 'node' && !options.sourcemap);
   const shebangEnd = bundled.indexOf('\n') + 1;
-  const script = codeCache ? bundled.slice(0, shebangEnd) + withCodeCacheLoader(bundled.slice(shebangEnd)) : bundled;
+  const [shebang, body] = [bundled.slice(0, shebangEnd), bundled.slice(shebangEnd)];
+  let script = bundled;
+  if (codeCache) script = shebang + withCodeCacheLoader(body);
+  // Bun transpiles every file it loads unless `bun build` made it (its cache needs a HOME, which
+  // a CGI environment lacks): the pragma and wrapper of `bun build --format=cjs` save ~3 ms a start.
+  else if (options.runtime === 'bun' && !options.sourcemap) {
+    script = `${shebang}// @bun @bun-cjs\n(function(exports, require, module, __filename, __dirname) {${body}\n})\n`;
+  }
 
   const temporary = join(dirname(options.outfile), `.${basename(options.outfile)}.${process.pid}.tmp`);
   try {
