@@ -1,3 +1,5 @@
+import { sortedByName } from './http-syntax.js';
+
 /**
  * A lazy request's headers: reads (`get`, `has`, iteration) answer from the fields the
  * environment gave, without the runtime's Headers class; the first change (`set`, `append`,
@@ -11,7 +13,7 @@ export class CgiHeaders {
 
   constructor(fields: readonly [string, string][], materialize: () => Headers) {
     // Sorted, as Headers iterates; the names are lower-case and unique already.
-    this.#fields = new Map([...fields].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.#fields = new Map(sortedByName(fields));
     this.#materialize = materialize;
   }
 

@@ -1,4 +1,4 @@
-import { TOKEN } from './http-syntax.js';
+import { sortedByName, TOKEN } from './http-syntax.js';
 // A header value once leading and trailing HTTP whitespace is gone (fetch.spec.whatwg.org).
 const VALUE = /^[^\0\r\n]*$/;
 const BYTE_STRING = /^[\0-\xff]*$/;
@@ -30,7 +30,7 @@ export function normalizeHeaderFields(init: HeadersInit | undefined, defaultType
     else combined.set(name, combined.has(name) ? `${combined.get(name)}, ${value}` : value);
   }
   if (defaultType !== undefined && !combined.has('content-type')) combined.set('content-type', defaultType);
-  const fields = [...combined].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const fields = sortedByName(combined);
   return { fields, cookies };
 }
 

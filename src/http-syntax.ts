@@ -28,3 +28,12 @@ export function trimOws(value: string): string {
 export function bytesToEnvText(value: string): string {
   return /^[\0-\x7f]*$/.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8');
 }
+
+/**
+ * Header fields sorted by name, as `Headers` iterates them. A sort of a fresh copy rather than
+ * `toSorted()`, which Node 20 lacks while it builds a startup snapshot.
+ */
+export function sortedByName(fields: Iterable<[string, string]>): [string, string][] {
+  // oxlint-disable-next-line unicorn/no-array-sort -- sorts the fresh copy made on this line
+  return [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
