@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { redirectNativeConsole } from './native-console.js';
-import type { CgiOutput } from './write-response.js';
+import type { CgiOutput } from './output.js';
 
 /** What serveCgi needs from the process when it runs on the process's own streams. */
 export interface ProcessIo {
