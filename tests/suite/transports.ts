@@ -157,10 +157,7 @@ export function inProcess(style: 'direct' | 'pretty'): Transport & { stderr(): s
     lacks: { processStdout: NO_STDOUT },
     encodedSlash: 'raw',
     request: send,
-    async head(path) {
-      const response = await send(path, { method: 'HEAD' });
-      return { status: response.status, headers: response.headers, bodyBytes: await countBytes(response.body) };
-    },
+    head: (path) => headThrough(send, path),
     follow: (location) => send(location.slice(base.length)),
     scriptGone: (_pid, path) => ![...running.values()].some((running) => running === path),
     stderr: () => stderr,
@@ -181,6 +178,12 @@ async function* readAsClient(stdout: PassThrough): AsyncGenerator<Uint8Array> {
   } finally {
     if (!ended) stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
   }
+}
+
+/** A HEAD through a transport that parses CGI output: the body bytes the script still sent. */
+async function headThrough(send: (path: string, init?: SuiteRequest) => Promise<SuiteResponse>, path: string) {
+  const response = await send(path, { method: 'HEAD' });
+  return { status: response.status, headers: response.headers, bodyBytes: await countBytes(response.body) };
 }
 
 /** A clean environment for scripts: PATH only (no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS). */
@@ -219,10 +222,7 @@ export function direct(script: string, style: 'direct' | 'pretty', runtime?: str
         : {},
     encodedSlash: 'raw',
     request: send,
-    async head(path) {
-      const response = await send(path, { method: 'HEAD' });
-      return { status: response.status, headers: response.headers, bodyBytes: await countBytes(response.body) };
-    },
+    head: (path) => headThrough(send, path),
     follow: (location) => send(location.slice(base.length)),
     scriptGone: (pid) => !isAlive(pid),
     stderr: () => stderr,
