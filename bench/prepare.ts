@@ -8,6 +8,7 @@ import { benchDir, repoDir, workDir } from './paths.js';
 export interface Built {
   honoHello: string;
   hono500: string;
+  hono500Quick: string;
   streamOut: string;
   streamIn: string;
   /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
@@ -77,6 +78,7 @@ export async function prepare(): Promise<Built> {
 
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.cgi'));
   fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
+  fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
   fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
@@ -94,6 +96,7 @@ export async function prepare(): Promise<Built> {
   return {
     honoHello: at('hono-hello.cgi'),
     hono500: at('hono-500.cgi'),
+    hono500Quick: at('hono-500-quick.cgi'),
     streamOut: at('stream-out.cgi'),
     streamIn: at('stream-in.cgi'),
     honoHelloForBun: at('hono-hello.bun.cjs'),

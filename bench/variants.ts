@@ -57,6 +57,12 @@ export function startupVariants(built: Built): StartupVariant[] {
       maxRatio: 1.8,
     },
     {
+      name: 'Hono 500 routes + JSX on hono/quick, fetch-cgi build',
+      argv: [built.hono500Quick],
+      pathInfo: page,
+      expect: 'Section 250, record 42',
+    },
+    {
       name: 'Hono hello, fetch-cgi build, under Bun',
       argv: [bunPath, built.honoHelloForBun],
       pathInfo: hello,

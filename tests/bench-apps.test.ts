@@ -15,6 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-bench-apps-'));
 const built = {
   honoHello: join(dir, 'hono-hello.cgi'),
   hono500: join(dir, 'hono-500.cgi'),
+  hono500Quick: join(dir, 'hono-500-quick.cgi'),
   streamOut: join(dir, 'stream-out.cgi'),
   streamIn: join(dir, 'stream-in.cgi'),
   naiveHello: join(dir, 'naive-hello.cgi'),
@@ -27,6 +28,7 @@ before(async () => {
   writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
   await buildScript({ entry: app('hono-hello/app.ts'), outfile: built.honoHello });
   await buildScript({ entry: app('hono-500/app.ts'), outfile: built.hono500 });
+  await buildScript({ entry: app('hono-500-quick/app.ts'), outfile: built.hono500Quick });
   await buildScript({ entry: app('stream-out/app.ts'), outfile: built.streamOut });
   await buildScript({ entry: app('stream-in/app.ts'), outfile: built.streamIn });
   await bundleNaive(app('naive-bridge/hono-hello.ts'), built.naiveHello, 'cjs');
@@ -55,6 +57,7 @@ describe('benchmark apps', () => {
 
   for (const [title, script] of [
     ['the built 500-route app renders a record page with jsx', () => built.hono500],
+    ['the same app on hono/quick renders the same page', () => built.hono500Quick],
     ['the naive bridge bundle of the 500-route app renders a record page with jsx', () => built.naive500],
   ] as const) {
     test(title, () => {
