@@ -7,7 +7,7 @@
  * - `POST /upload`: reads the whole body and answers `<bytes> <sha256>`.
  * - `GET /stream?seed=S&chunks=N`: N chunks of 16 KiB, each produced on demand.
  */
-import { createHash } from 'node:crypto';
+import { hashBody } from '../helpers/hash-body.js';
 import { patternBytes, streamChunk } from './data.js';
 
 function stamped(body: BodyInit, type: string): Response {
@@ -24,15 +24,8 @@ export default {
     switch (url.pathname) {
       case '/bytes':
         return stamped(patternBytes(seed, Number(query.get('length') ?? 0)), 'application/octet-stream');
-      case '/upload': {
-        const hash = createHash('sha256');
-        let bytes = 0;
-        for await (const chunk of request.body ?? []) {
-          hash.update(chunk);
-          bytes += chunk.byteLength;
-        }
-        return stamped(`${bytes} ${hash.digest('hex')}`, 'text/plain');
-      }
+      case '/upload':
+        return stamped(await hashBody(request), 'text/plain');
       case '/stream': {
         const chunks = Number(query.get('chunks') ?? 0);
         let index = 0;
