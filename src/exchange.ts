@@ -19,7 +19,9 @@ export class Exchange {
   #headSent = false;
   #done = false;
   #method = 'GET';
-  readonly #abort = new AbortController();
+  // Made on first use: AbortController loads a dozen of Node's modules, and most requests
+  // never read request.signal nor wait for the output to drain.
+  #abort: AbortController | undefined;
   readonly #goneSignal: Promise<void>;
   #markGone!: () => void;
 
@@ -35,6 +37,17 @@ export class Exchange {
     output.on('error', () => this.clientGone('epipe'));
   }
 
+  get #signal(): AbortSignal {
+    return (this.#abort ??= new AbortController()).signal;
+  }
+
+  /** `options` with a `signal` that is made when first read. */
+  #withLazySignal<T extends object>(options: T): T & { readonly signal: AbortSignal } {
+    return Object.defineProperty(options, 'signal', { get: () => this.#signal, enumerable: true }) as T & {
+      readonly signal: AbortSignal;
+    };
+  }
+
   clientGone(why: 'epipe' | 'sigterm' | 'timeout'): void {
     if (this.gone || this.#done) return;
     this.gone = why;
@@ -42,7 +55,7 @@ export class Exchange {
     if (why === 'timeout') {
       this.log(`fetch-cgi: no complete response after ${this.options.timeout} ms (the timeout option); stopping`);
     }
-    this.#abort.abort(new DOMException('The client went away', 'AbortError'));
+    (this.#abort ??= new AbortController()).abort(new DOMException('The client went away', 'AbortError'));
     this.#markGone();
   }
 
@@ -70,11 +83,10 @@ export class Exchange {
       return this.#sendPlain(error.status, EXIT.ok);
     }
     this.#method = parts.method;
-    const bodyOptions = {
+    const bodyOptions = this.#withLazySignal({
       input: () => this.options.stdin ?? process.stdin,
-      signal: this.#abort.signal,
       maxBodySize: this.options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
-    };
+    });
     const request = this.lazy
       ? (new CgiRequest(parts, bodyOptions) as unknown as Request)
       : partsToRequest(parts, bodyOptions);
@@ -164,9 +176,10 @@ export class Exchange {
   async #send(head: string, parts: ResponseParts, code: number, evenIfGone = false): Promise<number> {
     if (this.#headSent || (this.gone && !evenIfGone)) return code;
     this.#headSent = true;
-    const signal = evenIfGone ? undefined : this.#abort.signal;
+    // The writer reads the signal only when it has to wait: a stream, or a full output.
+    const options = evenIfGone ? { method: this.#method } : this.#withLazySignal({ method: this.#method });
     try {
-      await writeHeadAndBody(head, parts, this.output, { method: this.#method, ...(signal ? { signal } : {}) });
+      await writeHeadAndBody(head, parts, this.output, options);
       await endOutput(this.output);
       return this.gone && !evenIfGone ? this.#goneCode() : code;
     } catch (error) {
