@@ -151,7 +151,7 @@ async function runDirs(): Promise<string[]> {
   return settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.runDir] : []));
 }
 function scriptProcesses(dirs: readonly string[]) {
-  return processesMentioning(dirs).filter(({ cmdline }) => cmdline.includes('require(path.resolve(process.argv[1]))'));
+  return processesMentioning(dirs).filter(({ cmdline }) => cmdline.includes('path.resolve(process.argv[1])'));
 }
 
 describe('end-to-end suite', { concurrency: true }, () => {

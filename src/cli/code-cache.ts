@@ -1,38 +1,50 @@
 import { createHash } from 'node:crypto';
 
-/** The line that separates the loader from the bundle in a built script. */
-export const BUNDLE_MARKER = '//#fetch-cgi-bundle';
+/** The line that opens the block comment holding the bundle in a built script. */
+export const BUNDLE_MARKER = '/*#fetch-cgi-bundle';
 
 /**
- * The loader, as CommonJS source: it reads the bundle that follows it as line comments,
- * compiles it with V8's code cache and runs it as a CommonJS module. The cache is made on the
- * first run (after the response, so it holds the functions the request used) and kept per user
- * in the temp folder, as `module.enableCompileCache()` does on Node 22; a cache from another
- * build, file or Node version is never read. FETCH_CGI_CODE_CACHE=0 turns it off.
+ * The loader, as CommonJS source: it reads the bundle that follows it in a block comment,
+ * compiles it with V8's code cache and runs it as a CommonJS module. Every step is on the path
+ * of each request, so it does the least it can: one read of the script (the bundle is one
+ * slice of it: a block comment costs the parser one scan and the loader no un-commenting), and on
+ * a hit one open, fstat and read of the cache file, named after the script's path so that a
+ * rebuild replaces its entry. The cache is made on the first run (after the response, so it
+ * holds the functions the request used) in a private folder of the user's; a file is used only
+ * if it is the user's own, writable by no one else, and its first line names this very build,
+ * file and Node: V8 checks little more than a source's length. FETCH_CGI_CODE_CACHE=0 turns it
+ * off.
  */
 const LOADER = String.raw`"use strict";
-// fetch-cgi: the app is bundled below as line comments, so that require() only skims it; this
-// loader compiles it with V8's code cache (kept per user in the temp folder). Rebuild with
+// fetch-cgi: the app is bundled below in a comment, so that require() only skims it; this loader
+// compiles it with V8's code cache (kept per user in the temp folder). Rebuild with
 // "fetch-cgi build --no-code-cache" for a plain bundle, or set FETCH_CGI_CODE_CACHE=0.
-(function (hash) {
+(function (build, escaped, lineOffset) {
   var fs = require("fs"), vm = require("vm");
   var text = fs.readFileSync(__filename, "utf8");
-  var at = text.indexOf("\n%MARKER%\n");
-  var lineOffset = text.slice(0, at).split("\n").length + 1;
-  var source = text.slice(at + %MARKER_LENGTH%).replace(/^\/\//gm, "");
-  var cacheFile, cached;
-  if (process.env.FETCH_CGI_CODE_CACHE !== "0" && typeof process.getuid === "function") {
+  var source = text.slice(text.indexOf("\n%MARKER%\n") + %MARKER_LENGTH%, text.lastIndexOf("*/"));
+  if (escaped) source = source.replaceAll(escaped, "*/");
+  var uid = typeof process.getuid === "function" ? process.getuid() : -1, dir, cacheFile, id, cached;
+  if (process.env.FETCH_CGI_CODE_CACHE !== "0" && uid !== -1) {
+    dir = (process.env.TMPDIR || "/tmp") + "/fetch-cgi-cache-" + uid;
+    for (var i = 0, h1 = 0x811c9dc5, h2 = 0x01000193; i < __filename.length; i++) {
+      h1 = Math.imul(h1 ^ __filename.charCodeAt(i), 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ __filename.charCodeAt(i), 0x5bd1e995) >>> 0;
+    }
+    cacheFile = dir + "/" + h1.toString(16) + h2.toString(16);
+    var info = fs.statSync(__filename);
+    id = [build, info.size, Math.floor(info.mtimeMs), process.version, process.arch].join(" ") + "\n";
     try {
-      var dir = (process.env.TMPDIR || "/tmp") + "/fetch-cgi-cache-" + process.getuid();
-      try { fs.mkdirSync(dir, { mode: 448 }); } catch (error) { if (error.code !== "EEXIST") throw error; }
-      var info = fs.lstatSync(dir);
-      // Only a private folder of our own: V8 runs cached code as it finds it.
-      if (info.isDirectory() && info.uid === process.getuid() && (info.mode & 63) === 0) {
-        var stat = fs.statSync(__filename);
-        cacheFile = dir + "/" + hash + "-" + stat.size + "-" + Math.floor(stat.mtimeMs) + "-" + process.version + "-" + process.arch;
-        try { cached = fs.readFileSync(cacheFile); } catch (error) {}
-      }
-    } catch (error) { cacheFile = undefined; }
+      var cfd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        var own = fs.fstatSync(cfd);
+        // Only a file of our own that no one else could have written: V8 runs cached code as it finds it.
+        if (own.uid === uid && (own.mode & 18) === 0 && own.size > id.length) {
+          var data = fs.readFileSync(cfd);
+          if (data.toString("latin1", 0, id.length) === id) cached = data.subarray(id.length);
+        }
+      } finally { fs.closeSync(cfd); }
+    } catch (error) {}
   }
   var options = { filename: __filename, lineOffset: lineOffset };
   if (cached) options.cachedData = cached;
@@ -40,25 +52,44 @@ const LOADER = String.raw`"use strict";
   if (cacheFile && (!cached || script.cachedDataRejected)) {
     process.once("exit", function () {
       try {
+        try { fs.mkdirSync(dir, { mode: 448 }); } catch (error) { if (error.code !== "EEXIST") throw error; }
+        var folder = fs.lstatSync(dir);
+        if (!folder.isDirectory() || folder.uid !== uid || (folder.mode & 63) !== 0) return;
         var temporary = cacheFile + "." + process.pid;
-        fs.writeFileSync(temporary, script.createCachedData(), { mode: 384 });
+        fs.writeFileSync(temporary, Buffer.concat([Buffer.from(id, "latin1"), script.createCachedData()]), { mode: 384 });
         fs.renameSync(temporary, cacheFile);
+        // Entries of scripts that were moved or deleted: a month unused, they go.
+        var now = Date.now();
+        fs.readdirSync(dir).forEach(function (name) {
+          try { if (now - fs.statSync(dir + "/" + name).mtimeMs > 2592e6) fs.unlinkSync(dir + "/" + name); } catch (error) {}
+        });
       } catch (error) {}
     });
   }
   script.runInThisContext().call(module.exports, module.exports, require, module, __filename, __dirname);
-})(%HASH%);
+})(%ARGS%);
 `;
 
 /**
- * A built script's body with the code-cache loader in front of `bundle` (CommonJS source):
- * what follows the shebang. Node-only: Bun and Deno have caches of their own.
+ * A built script's body with the code-cache loader in front of `bundle` (CommonJS source): what
+ * follows the shebang, whose one line `lineOffset` accounts for. Node-only: Bun and Deno have
+ * caches of their own.
  */
 export function withCodeCacheLoader(bundle: string): string {
-  const hash = createHash('sha256').update(bundle).digest('hex').slice(0, 16);
+  const build = createHash('sha256').update(bundle).digest('hex').slice(0, 16);
+  // The comment must not end early: every "*/" of the bundle is written as "*<escape>/", with an
+  // escape the bundle does not contain, and restored by the loader.
+  let escape = '';
+  if (bundle.includes('*/')) {
+    let n = 0;
+    while (bundle.includes(`*fetch-cgi-${n}/`)) n += 1;
+    escape = `*fetch-cgi-${n}/`;
+  }
+  const body = escape ? bundle.replaceAll('*/', escape) : bundle;
+  const loaderLines = LOADER.split('\n').length - 1;
+  const args = [JSON.stringify(build), JSON.stringify(escape), 1 + loaderLines + 1];
   const loader = LOADER.replaceAll('%MARKER%', BUNDLE_MARKER)
     .replace('%MARKER_LENGTH%', String(BUNDLE_MARKER.length + 2))
-    .replace('%HASH%', JSON.stringify(hash));
-  const commented = bundle.replace(/^/gm, '//');
-  return `${loader}${BUNDLE_MARKER}\n${commented}\n`;
+    .replace('%ARGS%', args.join(', '));
+  return `${loader}${BUNDLE_MARKER}\n${body}\n*/\n`;
 }
