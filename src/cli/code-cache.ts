@@ -51,6 +51,12 @@ const LOADER = String.raw`"use strict";
   var script = new vm.Script("(function (exports, require, module, __filename, __dirname) {" + source + "\n})", options);
   if (cacheFile && (!cached || script.cachedDataRejected)) {
     process.once("exit", function () {
+      // Said once per build, here where nothing is on the clock, and after the bridge made fd 2 safe.
+      var costs = { NODE_EXTRA_CA_CERTS: "node loads those certificates on every start, about 40 ms a request",
+        NODE_OPTIONS: "node applies them on every start: a V8 flag costs about 1 ms a request, --require or --import far more" };
+      Object.keys(costs).forEach(function (name) {
+        if (process.env[name]) try { fs.writeSync(2, "fetch-cgi: " + name + "=" + JSON.stringify(process.env[name]) + " is set for this script: " + costs[name] + "; remove it from the web server's configuration unless the app needs it (said once per build)\n"); } catch (error) {}
+      });
       try {
         try { fs.mkdirSync(dir, { mode: 448 }); } catch (error) { if (error.code !== "EEXIST") throw error; }
         var folder = fs.lstatSync(dir);

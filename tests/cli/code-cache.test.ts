@@ -171,4 +171,28 @@ describe('the code cache of a built Node script', { concurrency: true }, () => {
       assert.match(line, /throw new Error\("thrown on purpose"\)/, attempt);
     }
   });
+
+  test('says once per build that NODE_EXTRA_CA_CERTS or NODE_OPTIONS slow every start', async () => {
+    const dir = tempDir('fetch-cgi-cache-test-');
+    const tmp = tempDir('fetch-cgi-cache-tmp-');
+    const script = join(dir, 'app.cgi');
+    await buildApp(dir, script, 'warned');
+    const slow = {
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+      NODE_OPTIONS: '--max-old-space-size=256',
+    };
+    const first = runCgi(script, tmp, slow);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /^Status: 200 OK\r\n[^]*warned$/);
+    const lines = first.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, first.stderr);
+    assert.match(
+      lines[0] ?? '',
+      /^fetch-cgi: NODE_EXTRA_CA_CERTS="\/etc\/ssl\/certs\/ca-certificates.crt" is set .* 40 ms/,
+    );
+    assert.match(lines[1] ?? '', /^fetch-cgi: NODE_OPTIONS="--max-old-space-size=256" is set .* 1 ms/);
+    const second = runCgi(script, tmp, slow);
+    assert.equal(second.stderr, '', 'said once per build, not on every request');
+    assert.equal(runCgi(join(dir, 'app.cgi'), tempDir('fetch-cgi-cache-tmp-')).stderr, '', 'silent without them');
+  });
 });
