@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the benchmark runs besides Node and the web servers: the peer CGIs' runtimes
 # (Go, Perl's Plack and CGI.pm, php-cgi, Python 3), a C compiler, GNU time for peak RSS, and
-# the load generators (hyperfine, wrk). Debian packages only.
+# the load generator wrk. Debian packages only.
 #
 # Idempotent: when every file is already there it prints one line and exits 0.
 set -euo pipefail
 
 # One "package:file" pair per thing the benchmark executes or loads.
 required=(
-  hyperfine:/usr/bin/hyperfine
   wrk:/usr/bin/wrk
   time:/usr/bin/time
   gcc:/usr/bin/gcc

@@ -45,7 +45,7 @@ const version = (argv: string[]) =>
     .trim()
     .split('\n')[0];
 const machine = [
-  `Node ${version(['node', '--version'])}, Bun ${version([bunPath, '--version'])}, ${version(['hyperfine', '--version'])}`,
+  `Node ${version(['node', '--version'])}, Bun ${version([bunPath, '--version'])}`,
   `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
   `fetch-cgi at ${execFileSync('git', ['describe', '--always', '--dirty'], { cwd: benchDir, encoding: 'utf8' }).trim()}`,
 ].join('; ');
@@ -55,8 +55,10 @@ const built = await prepare();
 const variants = startupVariants(built);
 checkAnswers(variants);
 
-console.log(`\n== start-up: ${settings.runs} runs + ${settings.warmup} warm-up per variant`);
-const startup = measureStartup(variants, settings);
+console.log(
+  `\n== start-up: ${settings.warmup} warm-up + ${settings.runs} timed rounds, each running every variant once`,
+);
+const startup = measureStartup(variants, built.timer, settings);
 loads.push(`after start-up ${loadAverage()}`);
 
 console.log('\n== Apache requests/s');
@@ -94,8 +96,9 @@ const report = [
   '',
   `${new Date().toISOString().slice(0, 10)}; ${machine}. Every process ran with a CGI environment built from nothing ` +
     '(PATH and the variables Apache sets for a GET; no NODE_OPTIONS or NODE_EXTRA_CA_CERTS), stdin from /dev/null, ' +
-    `stdout a pipe. ${settings.runs} timed runs (hyperfine -N, ${settings.warmup} warm-up) and ${settings.rssRuns} RSS runs ` +
-    `per variant; each ratio is to \`node -e 0\` timed in the same hyperfine invocation. Took ${minutes} min. ` +
+    `stdout a pipe. ${settings.runs} timed rounds after ${settings.warmup} warm-up (bench/timer.c, fork to waitpid): ` +
+    'every round runs each variant once, in a shuffled order, so drift of the machine hits all rows alike; ' +
+    `each ratio is to \`node -e 0\` of the same run. ${settings.rssRuns} RSS runs per variant. Took ${minutes} min. ` +
     `1-minute load average (the benchmark alone keeps it near 1, 2–3 under wrk; much more means something else ran): ${loads.join(', ')}.`,
   '',
   '## Start-up (one GET per process)',

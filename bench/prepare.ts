@@ -9,6 +9,7 @@ export interface Built {
   honoHello: string;
   hono500: string;
   hono500Quick: string;
+  hono1000: string;
   streamOut: string;
   streamIn: string;
   /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
@@ -29,6 +30,8 @@ export interface Built {
   php: string;
   streamOutPlain: string;
   streamInPlain: string;
+  /** bench/timer.c, the round-robin start-up timer. */
+  timer: string;
 }
 
 const apps = join(benchDir, 'apps');
@@ -79,6 +82,7 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.cgi'));
   fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
   fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
+  fetchCgiBuild(join(apps, 'hono-1000/app.ts'), at('hono-1000.cgi'));
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
   fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
@@ -87,6 +91,7 @@ export async function prepare(): Promise<Built> {
   await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.mjs'), 'esm');
 
   execFileSync('gcc', ['-O2', '-o', at('hello-c.cgi'), join(peers, 'hello.c')], { stdio: 'inherit' });
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-o', at('timer'), join(benchDir, 'timer.c')], { stdio: 'inherit' });
   // Go's caches live in the work folder: the benchmark runs with HOME possibly unset.
   execFileSync('go', ['build', '-o', at('go.cgi'), join(peers, 'go-cgi/main.go')], {
     stdio: 'inherit',
@@ -97,6 +102,7 @@ export async function prepare(): Promise<Built> {
     honoHello: at('hono-hello.cgi'),
     hono500: at('hono-500.cgi'),
     hono500Quick: at('hono-500-quick.cgi'),
+    hono1000: at('hono-1000.cgi'),
     streamOut: at('stream-out.cgi'),
     streamIn: at('stream-in.cgi'),
     honoHelloForBun: at('hono-hello.bun.cjs'),
@@ -116,5 +122,6 @@ export async function prepare(): Promise<Built> {
     php: copyExecutable(join(peers, 'hello.php'), at('hello.php')),
     streamOutPlain: copyExecutable(join(peers, 'stream-out-plain.cgi'), at('stream-out-plain.cgi')),
     streamInPlain: copyExecutable(join(peers, 'stream-in-plain.cgi'), at('stream-in-plain.cgi')),
+    timer: at('timer'),
   };
 }

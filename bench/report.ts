@@ -5,7 +5,7 @@ import type { StreamComparison } from './streaming.js';
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const verdict = (ok: boolean) => (ok ? 'ok' : '**MISS**');
 
-/** The start-up table: median, spread, ratio to `node -e 0` of the same invocation, RSS, target. */
+/** The start-up table: median, spread, ratio to `node -e 0` of the same run, RSS, target. */
 export function startupTable(results: readonly StartupResult[]): string {
   const lines = [
     '| variant | median ms | p10–p90 ms | ratio to `node -e 0` | issue 5 ratio | peak RSS MiB | target | ok/MISS |',
@@ -29,11 +29,6 @@ export function startupTable(results: readonly StartupResult[]): string {
         `${variant.issueRatio ?? ''} | ${fixed(rssMiB)} | ${targets.join(', ')} | ${judged ? verdict(ok) : ''} |`,
     );
   }
-  const baselines = [...new Set(results.map((result) => fixed(result.baselineMs)))];
-  lines.push(
-    '',
-    `\`node -e 0\` median in each hyperfine invocation (one per CGI environment): ${baselines.join(', ')} ms.`,
-  );
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgiEnv } from './cgi-env.js';
 import { workDir } from './paths.js';
@@ -13,7 +13,7 @@ export interface StartupResult {
   p10Ms: number;
   p90Ms: number;
   runs: number;
-  /** Median of `node -e 0` in the same hyperfine invocation. */
+  /** Median of `node -e 0` in the same interleaved run. */
   baselineMs: number;
   /** Median peak RSS over the RSS runs, in MiB. */
   rssMiB: number;
@@ -55,83 +55,66 @@ function peakRss(variant: StartupVariant, runs: number): number {
   return median(samples);
 }
 
-/** A command line for `hyperfine -N`, which splits it like a shell. */
-function commandLine(argv: readonly string[]): string {
-  return argv.map((arg) => (/^[\w./@:=-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ');
-}
-
-interface HyperfineJson {
-  results: Array<{ command: string; median: number; times: number[] }>;
+/** Writes `strings` as the NUL-terminated list bench/timer.c reads. */
+function writeNulList(file: string, strings: readonly string[]): void {
+  const bad = strings.find((string) => string.includes('\0'));
+  if (bad !== undefined) throw new Error(`bench: NUL inside ${JSON.stringify(bad)}`);
+  writeFileSync(file, strings.map((string) => `${string}\0`).join(''));
 }
 
 /**
- * Times the variants with hyperfine (`-N`: no shell, stdout a pipe, stdin /dev/null), one
- * invocation per distinct CGI environment, each with `node -e 0` first so that every ratio
- * compares with a baseline from the same invocation; then measures peak RSS.
+ * Times every variant in one interleaved run of bench/timer.c: each round runs each variant
+ * once, with its own CGI environment, so slow drift of the machine hits all rows alike and
+ * every ratio compares with the `node -e 0` row of the same run. Then measures peak RSS.
  */
-export function measureStartup(variants: readonly StartupVariant[], options: StartupOptions): StartupResult[] {
-  const baseline = variants.find((variant) => variant.name === BASELINE);
-  if (!baseline) throw new Error('bench: no baseline variant');
-  const groups = new Map<string, StartupVariant[]>();
-  for (const variant of variants) {
-    if (variant === baseline) continue;
-    const key = JSON.stringify([variant.pathInfo, variant.extraEnv ?? {}]);
-    groups.set(key, [...(groups.get(key) ?? []), variant]);
-  }
+export function measureStartup(
+  variants: readonly StartupVariant[],
+  timer: string,
+  options: StartupOptions,
+): StartupResult[] {
+  const baselineIndex = variants.findIndex((variant) => variant.name === BASELINE);
+  if (baselineIndex < 0) throw new Error('bench: no baseline variant');
 
-  const results: StartupResult[] = [];
-  let group = 0;
-  for (const members of groups.values()) {
-    const first = members[0];
-    if (!first) continue;
-    const groupBaseline = {
-      ...baseline,
-      pathInfo: first.pathInfo,
-      ...(first.extraEnv ? { extraEnv: first.extraEnv } : {}),
-    };
-    const withBaseline = [groupBaseline, ...members];
-    const json = join(workDir, `hyperfine-${group++}.json`);
-    const args = [
-      '-N',
-      '--style',
-      'basic',
-      '--output',
-      'pipe',
-      '--warmup',
-      String(options.warmup),
-      '--runs',
-      String(options.runs),
-    ];
-    args.push('--export-json', json);
-    for (const variant of withBaseline) args.push('--command-name', variant.name, commandLine(variant.argv));
-    console.log(
-      `\n$ hyperfine ${args
-        .filter((arg) => !arg.startsWith('/work'))
-        .slice(0, 9)
-        .join(' ')} ... (${withBaseline.length} commands, PATH_INFO=${first.pathInfo})`,
+  const files = variants.flatMap((variant, index) => {
+    const argvFile = join(workDir, `timer-${index}.argv`);
+    const envFile = join(workDir, `timer-${index}.env`);
+    writeNulList(argvFile, variant.argv);
+    writeNulList(
+      envFile,
+      Object.entries(envOf(variant)).map(([name, value]) => `${name}=${value}`),
     );
-    execFileSync('hyperfine', args, { env: envOf(first), stdio: ['ignore', 'inherit', 'inherit'] });
-    const parsed = JSON.parse(readFileSync(json, 'utf8')) as HyperfineJson;
-    const msOf = (index: number) => (parsed.results[index]?.times ?? []).map((seconds) => seconds * 1000);
-    const baselineMs = median(msOf(0));
-    withBaseline.forEach((variant, index) => {
-      // The baseline is reported once, from the first invocation.
-      if (index === 0 && results.some((result) => result.variant === baseline)) return;
-      const times = msOf(index);
-      results.push({
-        variant: index === 0 ? baseline : variant,
-        medianMs: median(times),
-        p10Ms: percentile(times, 10),
-        p90Ms: percentile(times, 90),
-        runs: times.length,
-        baselineMs,
-        rssMiB: Number.NaN,
-      });
-    });
+    return [argvFile, envFile];
+  });
+  console.log(
+    `\n$ timer ${options.runs} ${options.warmup} ... (${variants.length} commands, each with its own CGI environment)`,
+  );
+  const output = execFileSync(timer, [String(options.runs), String(options.warmup), ...files], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const times = output
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split(' ').map(Number));
+  if (times.length !== variants.length || times.some((row) => row.length !== options.runs)) {
+    throw new Error(
+      `bench: expected ${variants.length} lines of ${options.runs} times from the timer, got: ${output.slice(0, 300)}`,
+    );
   }
+  for (const file of files) rmSync(file);
 
+  const baselineMs = median(times[baselineIndex] ?? []);
   console.log(`\npeak RSS: ${options.rssRuns} runs of each under /usr/bin/time -f %M`);
-  for (const result of results) result.rssMiB = peakRss(result.variant, options.rssRuns);
-  // Report in the order the variants were given, not the order of the invocations.
-  return results.toSorted((a, b) => variants.indexOf(a.variant) - variants.indexOf(b.variant));
+  return variants.map((variant, index) => {
+    const ms = times[index] ?? [];
+    return {
+      variant,
+      medianMs: median(ms),
+      p10Ms: percentile(ms, 10),
+      p90Ms: percentile(ms, 90),
+      runs: ms.length,
+      baselineMs,
+      rssMiB: peakRss(variant, options.rssRuns),
+    };
+  });
 }

@@ -16,6 +16,7 @@ const built = {
   honoHello: join(dir, 'hono-hello.cgi'),
   hono500: join(dir, 'hono-500.cgi'),
   hono500Quick: join(dir, 'hono-500-quick.cgi'),
+  hono1000: join(dir, 'hono-1000.cgi'),
   streamOut: join(dir, 'stream-out.cgi'),
   streamIn: join(dir, 'stream-in.cgi'),
   naiveHello: join(dir, 'naive-hello.cgi'),
@@ -29,6 +30,7 @@ before(async () => {
   await buildScript({ entry: app('hono-hello/app.ts'), outfile: built.honoHello });
   await buildScript({ entry: app('hono-500/app.ts'), outfile: built.hono500 });
   await buildScript({ entry: app('hono-500-quick/app.ts'), outfile: built.hono500Quick });
+  await buildScript({ entry: app('hono-1000/app.ts'), outfile: built.hono1000 });
   await buildScript({ entry: app('stream-out/app.ts'), outfile: built.streamOut });
   await buildScript({ entry: app('stream-in/app.ts'), outfile: built.streamIn });
   await bundleNaive(app('naive-bridge/hono-hello.ts'), built.naiveHello, 'cjs');
@@ -59,20 +61,30 @@ describe('benchmark apps', () => {
     ['the built 500-route app renders a record page with jsx', () => built.hono500],
     ['the same app on hono/quick renders the same page', () => built.hono500Quick],
     ['the naive bridge bundle of the 500-route app renders a record page with jsx', () => built.naive500],
+    ['the 1,001-route app renders the same page', () => built.hono1000],
   ] as const) {
     test(title, () => {
-      const { status, stdout } = run(script(), cgiEnv('/r250/42'));
+      // The page the benchmark times (bench/variants.ts).
+      const { status, stdout } = run(script(), cgiEnv('/r200/42'));
       assert.equal(status, 0);
       assert.match(stdout, /^Status: 200/i);
-      assert.match(stdout, /<h1>Section 250, record 42<\/h1>/);
+      assert.match(stdout, /<h1>Section 200, record 42<\/h1>/);
       assert.match(stdout, /<th>query<\/th><td>1<\/td>/);
     });
   }
 
-  test('the 500-route app registers routes up to the last section', () => {
-    const { stdout } = run(built.hono500, cgiEnv('/r499'));
-    assert.match(stdout, /href="\/r499\/10"/);
-  });
+  for (const [title, script, last] of [
+    ['the 500-route app stops at section 249, which the nav links as the last', () => built.hono500, 249],
+    ['the 1,001-route app stops at section 499, which the nav links as the last', () => built.hono1000, 499],
+  ] as const) {
+    test(title, () => {
+      const { stdout } = run(script(), cgiEnv(`/r${last}`));
+      assert.match(stdout, new RegExp(`href="/r${last}/10"`));
+      assert.match(stdout, new RegExp(`<a href="/r${last}/1">Last</a>`));
+      const beyond = run(script(), cgiEnv(`/r${last + 1}`));
+      assert.match(beyond.stdout, /^Status: 404/i);
+    });
+  }
 
   test('the streaming app writes exactly STREAM_BYTES of body', () => {
     const bytes = 4 * 64 * 1024;

@@ -1,7 +1,7 @@
 import type { Child } from 'hono/jsx';
 
-/** The page frame every route renders into. */
-export function Layout(props: { title: string; children?: Child }) {
+/** The page frame every route renders into; `lastSection` is the app's highest section number. */
+export function Layout(props: { title: string; lastSection: number; children?: Child }) {
   return (
     <html lang="en">
       <head>
@@ -11,7 +11,7 @@ export function Layout(props: { title: string; children?: Child }) {
       <body>
         <header>
           <nav>
-            <a href="/">Home</a> <a href="/r0/1">First</a> <a href="/r499/1">Last</a>
+            <a href="/">Home</a> <a href="/r0/1">First</a> <a href={`/r${props.lastSection}/1`}>Last</a>
           </nav>
         </header>
         <main>{props.children}</main>

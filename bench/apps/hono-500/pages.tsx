@@ -1,19 +1,20 @@
 import type { Hono } from 'hono';
 import { Layout, RecordList, RecordView } from './components.js';
 
-/** How many sections; each registers a detail and a list route, as a large app's router would. */
-export const SECTION_COUNT = 500;
-
-/** Registers the home page and, per section, `/rN/:id` (one record) and `/rN` (a list). */
-export function registerPages(app: Hono): void {
+/**
+ * Registers the home page and, for each of `sectionCount` sections, `/rN/:id` (one record) and
+ * `/rN` (a list), as a large app's router would: 2 × `sectionCount` + 1 routes.
+ */
+export function registerPages(app: Hono, sectionCount: number): void {
+  const lastSection = sectionCount - 1;
   app.get('/', (c) =>
     c.html(
-      <Layout title="Home">
-        <p>{SECTION_COUNT} sections</p>
+      <Layout title="Home" lastSection={lastSection}>
+        <p>{sectionCount} sections</p>
       </Layout>,
     ),
   );
-  for (let section = 0; section < SECTION_COUNT; section++) {
+  for (let section = 0; section < sectionCount; section++) {
     app.get(`/r${section}/:id`, (c) => {
       const id = c.req.param('id');
       const fields: Array<[string, string]> = [
@@ -23,14 +24,14 @@ export function registerPages(app: Hono): void {
         ['user agent', c.req.header('user-agent') ?? ''],
       ];
       return c.html(
-        <Layout title={`Record ${id}`}>
+        <Layout title={`Record ${id}`} lastSection={lastSection}>
           <RecordView section={section} id={id} fields={fields} />
         </Layout>,
       );
     });
     app.get(`/r${section}`, (c) =>
       c.html(
-        <Layout title={`Section ${section}`}>
+        <Layout title={`Section ${section}`} lastSection={lastSection}>
           <RecordList section={section} ids={[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]} />
         </Layout>,
       ),
