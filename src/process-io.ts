@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, type Stats, writeSync } from 'node:fs';
 import { redirectNativeConsole } from './native-console.js';
 import type { CgiOutput } from './output.js';
 
@@ -28,7 +28,7 @@ type Listener = (...args: unknown[]) => void;
 export function takeOverProcessIo(): ProcessIo {
   // mini_httpd makes stderr the same pipe as stdout: diagnostics (and stack traces) would land
   // in the response, so they go nowhere instead.
-  if (sameFile(2, 1) || sameFile(2, 0)) pointAtDevNull(2);
+  if (sameFile(2, 1, 0)) pointAtDevNull(2);
   // Bun and Deno build process.stdout eagerly when it is so much as looked at (~10 ms) and
   // write console output natively; there the response uses blocking writes only.
   const nodeStdio = !('Bun' in globalThis) && !('Deno' in globalThis);
@@ -174,7 +174,8 @@ function hybridOutput(stdout: (() => StdoutStream) | undefined): CgiOutput {
       };
       // Ending Node's stdout waits until every queued write has reached the descriptor.
       if (streamed && failed === undefined) streamed.stream.end(finish);
-      else process.nextTick(finish);
+      // Blocking writes are done when they return: nothing to wait for, not even a tick.
+      else finish();
     },
     on: (event, listener) => add(event, listener as Listener, false),
     once: (event, listener) => add(event, listener, true),
@@ -192,15 +193,21 @@ function pointAtDevNull(fd: number): void {
   if (reopened !== fd) closeSync(reopened);
 }
 
-/** Whether two descriptors are one pipe or socket handed over twice (never a terminal). */
-function sameFile(a: number, b: number): boolean {
+/** Whether `fd` is the same pipe or socket as one of `others` (never a terminal). */
+function sameFile(fd: number, ...others: number[]): boolean {
+  const first = statOf(fd);
+  if (!first || (!first.isSocket() && !first.isFIFO())) return false;
+  return others.some((other) => {
+    const second = statOf(other);
+    return second !== undefined && first.ino === second.ino && first.dev === second.dev;
+  });
+}
+
+function statOf(fd: number): Stats | undefined {
   try {
-    const first = fstatSync(a);
-    const second = fstatSync(b);
-    const shared = first.isSocket() || first.isFIFO();
-    return shared && first.ino === second.ino && first.dev === second.dev;
+    return fstatSync(fd);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
