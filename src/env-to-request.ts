@@ -32,7 +32,7 @@ export interface CgiRequestParts {
   method: string;
   url: string;
   base: string;
-  headers: [string, string][];
+  readonly headers: [string, string][];
   bodyLength: BodyLength;
 }
 
@@ -49,8 +49,18 @@ export function requestParts(
   const method = requestMethod(env.REQUEST_METHOD);
   const { url, base } = requestTarget(env, options.stripBase ?? true);
   const bodyLength = requestBodyLength(env, method, options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE);
-  const headers = requestHeaderEntries(env, typeof bodyLength === 'number' ? bodyLength : undefined);
-  return { method, url, base, headers, bodyLength };
+  let headers: [string, string][] | undefined;
+  return {
+    method,
+    url,
+    base,
+    // Read when first asked for (reading them never fails): many apps answer without a look.
+    get headers() {
+      headers ??= requestHeaderEntries(env, typeof bodyLength === 'number' ? bodyLength : undefined);
+      return headers;
+    },
+    bodyLength,
+  };
 }
 
 /**

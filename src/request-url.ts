@@ -56,7 +56,9 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
 export function requestOrigin(env: CgiEnv): string {
   const port = env.SERVER_PORT ?? '';
   const https =
-    /^(on|1|yes)$/i.test(env.HTTPS ?? '') || (env.REQUEST_SCHEME ?? '').toLowerCase() === 'https' || port === '443';
+    (env.HTTPS !== undefined && /^(on|1|yes)$/i.test(env.HTTPS)) ||
+    (env.REQUEST_SCHEME ?? '').toLowerCase() === 'https' ||
+    port === '443';
   const scheme = https ? 'https' : 'http';
   const host = env.HTTP_HOST;
   if (host) return `${scheme}://${checkedHost('HTTP_HOST', host)}`;

@@ -7,10 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as fc from 'fast-check';
 import { HOP_BY_HOP } from '../../src/http-syntax.js';
-import { envToRequest, parseCgiResponse, requestToEnv, writeResponse } from '../../src/index.js';
+import { CgiEnvError, envToRequest, parseCgiResponse, requestToEnv, writeResponse } from '../../src/index.js';
+import { requestParts } from '../../src/env-to-request.js';
+import type { CgiEnv } from '../../src/types.js';
 
 const RUNS = process.env.FETCH_CGI_LONG === '1' ? 50_000 : 5_000;
 const SCRIPT = '/cgi-bin/app.cgi';
@@ -139,4 +141,77 @@ test(`response to CGI bytes to response keeps status, headers, every Set-Cookie 
     { numRuns: RUNS },
   );
   t.diagnostic(`round-trip cases run (response): ${cases}`);
+});
+
+describe('the URL handed to the app', () => {
+  // Pieces that sit on every rule of the WHATWG parser: case, IDNA, IPv4 forms, default and
+  // odd ports, dot segments spelled every way, characters the path or query must escape.
+  const host = fc.oneof(
+    fc.constantFrom('example.com', 'Example.COM', 'localhost', 'a-b.c', 'xn--nxasmq6b.com', 'xn--bad', 'a..b', 'a.'),
+    fc.constantFrom(
+      '127.0.0.1',
+      '127.1',
+      '1.2.3',
+      '0x7f.0.0.1',
+      '010.0.0.1',
+      '256.1.1.1',
+      '1.2.3.04',
+      'x.123',
+      'x.0x1f',
+    ),
+    fc.constantFrom('[::1]', '[2001:DB8::1]', '_under.score', 'café.fr', 'a%41.com', ''),
+    fc.stringMatching(/^[A-Za-z0-9.-]{1,12}$/),
+  );
+  const port = fc.constantFrom('', ':80', ':443', ':8080', ':08080', ':65535', ':65536', ':0', ':');
+  const segment = fc.oneof(
+    fc.constantFrom('.', '..', '%2e', '%2E', '.%2e', '%2e.', '%2E%2e', '...', '.a', 'a.', '', 'a b', '%zz', '%41'),
+    fc.constantFrom('\\', '"', '<', '{', '`', '|', '^', '#', '?', "'", 'é', '%', '@', ':', ';=,'),
+    fc.stringMatching(/^[A-Za-z0-9._~-]{0,6}$/),
+  );
+  const query = fc.oneof(
+    fc.constantFrom('', 'q=1', 'a b', "it's", '"x"', '<>', '{|}`^', '\\', '%zz', 'é=1', '#frag', 'a?b', '[]'),
+    fc.stringMatching(/^[\x20-\x7e]{0,12}$/),
+  );
+
+  test('is what a real Request keeps: new URL(url).href equals it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('http', 'https'),
+        host,
+        port,
+        fc.array(segment, { maxLength: 4 }),
+        query,
+        fc.boolean(),
+        (scheme, name, hostPort, segments, search, raw) => {
+          // With REQUEST_URI the path goes through raw, as Apache sends it; without, encoded.
+          const rawPath = `/${segments.join('/')}`;
+          let decoded = rawPath;
+          try {
+            decoded = decodeURIComponent(rawPath);
+          } catch {}
+          const env: CgiEnv = {
+            GATEWAY_INTERFACE: 'CGI/1.1',
+            REQUEST_METHOD: 'GET',
+            SERVER_NAME: 'localhost',
+            SERVER_PORT: scheme === 'https' ? '443' : '80',
+            SCRIPT_NAME: '/app.cgi',
+            HTTP_HOST: `${name}${hostPort}`,
+            PATH_INFO: raw ? decoded : rawPath,
+            QUERY_STRING: search,
+            ...(raw ? { REQUEST_URI: `/app.cgi${rawPath}${search ? `?${search}` : ''}` } : {}),
+            ...(scheme === 'https' ? { HTTPS: 'on' } : {}),
+          };
+          let url: string;
+          try {
+            url = requestParts(env).url;
+          } catch (error) {
+            if (error instanceof CgiEnvError) return;
+            throw error;
+          }
+          assert.equal(new URL(url).href, url);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
 });
