@@ -9,8 +9,9 @@ export const BUNDLE_MARKER = '/*#fetch-cgi-bundle';
  * of each request, so it does the least it can: one read of the script (the bundle is one
  * slice of it: a block comment costs the parser one scan and the loader no un-commenting), and on
  * a hit one open, fstat and read of the cache file, named after the script's path so that a
- * rebuild replaces its entry. The cache is made on the first run (after the response, so it
- * holds the functions the request used) in a private folder of the user's; a file is used only
+ * rebuild replaces its entry; entries older than 30 days are removed when one is written. The
+ * cache is made on the first run (after the response, so it holds the functions the request
+ * used) in a private folder of the user's; a file is used only
  * if it is the user's own, writable by no one else, and its first line names this very build,
  * file and Node: V8 checks little more than a source's length. FETCH_CGI_CODE_CACHE=0 turns it
  * off.
@@ -64,7 +65,8 @@ const LOADER = String.raw`"use strict";
         var temporary = cacheFile + "." + process.pid;
         fs.writeFileSync(temporary, Buffer.concat([Buffer.from(id, "latin1"), script.createCachedData()]), { mode: 384 });
         fs.renameSync(temporary, cacheFile);
-        // Entries of scripts that were moved or deleted: a month unused, they go.
+        // Entries of scripts that were moved or deleted go a month after they were written; reading
+        // one leaves its date alone (a hit costs no write), so a script in use writes its entry again.
         var now = Date.now();
         fs.readdirSync(dir).forEach(function (name) {
           try { if (now - fs.statSync(dir + "/" + name).mtimeMs > 2592e6) fs.unlinkSync(dir + "/" + name); } catch (error) {}
