@@ -1,3 +1,5 @@
+import { quote } from './quote.js';
+
 /**
  * A meta-variable the server set is malformed. The message names the variable and quotes its
  * value, as Go's `cgi: bad CONTENT_LENGTH in environment: "abc"` does.
@@ -12,7 +14,7 @@ export class CgiEnvError extends Error {
     reason = 'malformed',
     status = 400,
   ) {
-    super(`fetch-cgi: ${reason} ${variable} in environment: ${JSON.stringify(value)}`);
+    super(`fetch-cgi: ${reason} ${variable} in environment: ${quote(value)}`);
     this.status = status;
   }
 }

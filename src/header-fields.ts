@@ -1,4 +1,6 @@
 import { sortedByName, TOKEN } from './http-syntax.js';
+import { quote } from './quote.js';
+
 // A header value once leading and trailing HTTP whitespace is gone (fetch.spec.whatwg.org).
 const VALUE = /^[^\0\r\n]*$/;
 const BYTE_STRING = /^[\0-\xff]*$/;
@@ -22,9 +24,9 @@ export function normalizeHeaderFields(init: HeadersInit | undefined, defaultType
   for (const [rawName, rawValue] of headerPairs(init)) {
     const name = String(rawName).toLowerCase();
     const value = String(rawValue).replace(HTTP_WHITESPACE, '');
-    if (!TOKEN.test(name)) throw new TypeError(`Headers: invalid header name ${JSON.stringify(rawName)}`);
+    if (!TOKEN.test(name)) throw new TypeError(`Headers: invalid header name ${quote(String(rawName))}`);
     if (!VALUE.test(value) || !BYTE_STRING.test(value)) {
-      throw new TypeError(`Headers: invalid value for header ${JSON.stringify(name)}`);
+      throw new TypeError(`Headers: invalid value for header ${quote(name)}`);
     }
     if (name === 'set-cookie') cookies.push(value);
     else combined.set(name, combined.has(name) ? `${combined.get(name)}, ${value}` : value);

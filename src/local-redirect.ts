@@ -1,3 +1,5 @@
+import { quote } from './quote.js';
+
 const LOCAL_REDIRECT = Symbol.for('fetch-cgi.local-redirect');
 
 /**
@@ -10,9 +12,7 @@ const LOCAL_REDIRECT = Symbol.for('fetch-cgi.local-redirect');
  */
 export function localRedirect(path: string): Response {
   if (!path.startsWith('/') || path.startsWith('//') || !/^[\x21-\x7e]+$/.test(path)) {
-    throw new TypeError(
-      `fetch-cgi: a local redirect needs an absolute path such as /index.html, got ${JSON.stringify(path)}`,
-    );
+    throw new TypeError(`fetch-cgi: a local redirect needs an absolute path such as /index.html, got ${quote(path)}`);
   }
   const response = new Response(null, { headers: { location: path } });
   Object.defineProperty(response, LOCAL_REDIRECT, { value: path });

@@ -1,5 +1,6 @@
 import { TOKEN, trimOws } from './http-syntax.js';
 import { CgiResponseError } from './errors.js';
+import { quote } from './quote.js';
 
 /** Options for `parseCgiResponse`. */
 export interface ParseCgiResponseOptions {
@@ -105,25 +106,25 @@ function addLine(head: Head, line: string): void {
   head.nph ??= line.startsWith('HTTP/');
   if (first && head.nph) {
     const match = /^HTTP\/\d\.\d (\d{3})(?: (.*))?$/.exec(line);
-    if (!match) throw new CgiResponseError(`bad NPH status line: ${quote(line)}`);
+    if (!match) throw new CgiResponseError(`bad NPH status line: ${quoteStart(line)}`);
     [head.status, head.statusText] = checkStatus(match[1] ?? '', match[2] ?? '', line);
     return;
   }
   if (line.startsWith(' ') || line.startsWith('\t')) {
-    throw new CgiResponseError(`header line starts with white space: ${quote(line)}`);
+    throw new CgiResponseError(`header line starts with white space: ${quoteStart(line)}`);
   }
   const colon = line.indexOf(':');
   if (colon === -1) {
     const what = first && line.startsWith('HTTP/') ? 'status line outside NPH mode' : 'header line without a colon';
-    throw new CgiResponseError(`${what}: ${quote(line)}`);
+    throw new CgiResponseError(`${what}: ${quoteStart(line)}`);
   }
   const name = line.slice(0, colon);
   const value = trimOws(line.slice(colon + 1));
   if (!TOKEN.test(name)) {
-    throw new CgiResponseError(`bad header name: ${quote(line)}`);
+    throw new CgiResponseError(`bad header name: ${quoteStart(line)}`);
   }
   if (name.toLowerCase() === 'status' && !head.nph) {
-    if (head.status !== undefined) throw new CgiResponseError(`more than one Status header: ${quote(line)}`);
+    if (head.status !== undefined) throw new CgiResponseError(`more than one Status header: ${quoteStart(line)}`);
     // Split on spaces and tabs only: \s would also take 0xA0, a byte of UTF-8 text.
     const match = /^([^\t ]*)(?:[\t ]+(.*))?$/.exec(value);
     [head.status, head.statusText] = checkStatus(match?.[1] ?? '', match?.[2] ?? '', line);
@@ -132,7 +133,7 @@ function addLine(head: Head, line: string): void {
   try {
     head.headers.append(name, value);
   } catch (error) {
-    throw new CgiResponseError(`bad header value: ${quote(line)}`, { cause: error });
+    throw new CgiResponseError(`bad header value: ${quoteStart(line)}`, { cause: error });
   }
   head.names++;
 }
@@ -162,7 +163,7 @@ function toResponse(head: Head, rest: Uint8Array, source: ByteIterator): Respons
 function checkStatus(code: string, reason: string, line: string): [number, string] {
   const status = Number(code);
   if (!/^\d{3}$/.test(code) || status < 200 || status > 599) {
-    throw new CgiResponseError(`bad status ${quote(code)} in ${quote(line)}`);
+    throw new CgiResponseError(`bad status ${quoteStart(code)} in ${quoteStart(line)}`);
   }
   return [status, trimOws(reason)];
 }
@@ -240,6 +241,6 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** Quotes at most the first 80 characters of `text`. */
-function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+function quoteStart(text: string): string {
+  return quote(text.length > 80 ? `${text.slice(0, 80)}...` : text);
 }

@@ -1,5 +1,6 @@
 import { bytesToEnvText } from './http-syntax.js';
 import type { CgiEnv } from './types.js';
+import { quote } from './quote.js';
 
 /** What `requestToEnv` needs to know that a `Request` does not carry. */
 export interface RequestToEnvOptions {
@@ -61,9 +62,7 @@ export function requestToEnv(request: Request, options: RequestToEnvOptions): Cg
   const scriptName = options.scriptName;
   const path = url.pathname;
   if (path !== scriptName && !path.startsWith(`${scriptName}/`)) {
-    throw new RangeError(
-      `fetch-cgi: request path ${JSON.stringify(path)} is not under SCRIPT_NAME ${JSON.stringify(scriptName)}`,
-    );
+    throw new RangeError(`fetch-cgi: request path ${quote(path)} is not under SCRIPT_NAME ${quote(scriptName)}`);
   }
   const https = options.https ?? url.protocol === 'https:';
   const pathInfo = percentDecode(path.slice(scriptName.length));

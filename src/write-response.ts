@@ -3,6 +3,7 @@ import { type CgiOutput, drained, drainWaiter, endOutput } from './output.js';
 import { lightResponseParts, type ResponseParts } from './cgi-response.js';
 import { localRedirectPath } from './local-redirect.js';
 import { reasonPhrase } from './status-text.js';
+import { quote } from './quote.js';
 
 export interface WriteResponseOptions {
   /** The request method: a HEAD response gets no body (RFC 9110 section 9.3.2). */
@@ -185,7 +186,7 @@ function toBytes(value: unknown): Uint8Array {
 
 function formatField(name: string, value: string): string {
   if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
-    throw new TypeError(`fetch-cgi: the app's response has an invalid ${JSON.stringify(name)} header`);
+    throw new TypeError(`fetch-cgi: the app's response has an invalid ${quote(name)} header`);
   }
   return `${canonicalName(name)}: ${value}\r\n`;
 }

@@ -168,6 +168,19 @@ describe('serveCgi: a bad environment (no app call)', () => {
     ],
     ['TRACE: 501', cgiEnv({ REQUEST_METHOD: 'TRACE' }), 501, /unsupported REQUEST_METHOD in environment: "TRACE"/],
     ['a Host that is not a host: 400', cgiEnv({ HTTP_HOST: 'a/b' }), 400, /malformed HTTP_HOST in environment: "a\/b"/],
+    // Found by the fuzz test: JSON.stringify leaves these raw, and log viewers break or reorder lines on them.
+    [
+      'a line separator in the value is escaped: one visible line',
+      cgiEnv({ HTTP_HOST: 'a\u2028b' }),
+      400,
+      /malformed HTTP_HOST in environment: "a\\u2028b"$/m,
+    ],
+    [
+      'a bidi override, DEL and a C1 control are escaped',
+      post('x', { CONTENT_LENGTH: '1\u202e2\x7f\x85' }),
+      400,
+      /malformed CONTENT_LENGTH in environment: "1\\u202e2\\u007f\\u0085"$/m,
+    ],
   ];
   for (const [name, env, status, message] of cases) {
     test(name, async () => {

@@ -13,7 +13,21 @@ export const anyText: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   // oxlint-disable-next-line no-control-regex -- control characters are the point
   { weight: 2, arbitrary: fc.stringMatching(/^[\x00-\x1f\x7f\x80-\xff a-z]{0,20}$/) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\r\n', '\n', '\0', 'a\r\nInjected: 1', '\u00ff\u00fe', '\ud800') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\r\n',
+      '\n',
+      '\0',
+      'a\r\nInjected: 1',
+      '\u00ff\u00fe',
+      '\ud800',
+      '\u2028',
+      'a\u202eb',
+    ),
+  },
   {
     weight: 1,
     arbitrary: fc
@@ -285,3 +299,15 @@ export const appPlan: fc.Arbitrary<AppPlan> = fc.record({
     },
   ),
 });
+
+/**
+ * fast-check parameters that replay a failure it reported: `FUZZ_SEED=<seed> FUZZ_PATH=<path>
+ * npx tsx --test tests/fuzz/...`.
+ */
+export const replayFailure: fc.Parameters<unknown> = process.env.FUZZ_SEED
+  ? {
+      seed: Number(process.env.FUZZ_SEED),
+      endOnFailure: true,
+      ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
+    }
+  : {};

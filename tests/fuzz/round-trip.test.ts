@@ -13,6 +13,7 @@ import { HOP_BY_HOP } from '../../src/http-syntax.js';
 import { CgiEnvError, envToRequest, parseCgiResponse, requestToEnv, writeResponse } from '../../src/index.js';
 import { requestParts } from '../../src/env-to-request.js';
 import type { CgiEnv } from '../../src/types.js';
+import { replayFailure } from './arbitraries.js';
 
 const RUNS = process.env.FETCH_CGI_LONG === '1' ? 50_000 : 5_000;
 const SCRIPT = '/cgi-bin/app.cgi';
@@ -90,7 +91,7 @@ test(`request to environment to request keeps method, URL, headers and body (${R
         assert.equal(envToRequest(env).url, appView.href);
       },
     ),
-    { numRuns: RUNS },
+    { numRuns: RUNS, ...replayFailure },
   );
   t.diagnostic(`round-trip cases run (request): ${cases}`);
 });
@@ -138,7 +139,7 @@ test(`response to CGI bytes to response keeps status, headers, every Set-Cookie 
         assert.deepEqual(body, method === 'HEAD' || nullBody ? Buffer.alloc(0) : Buffer.from(bytes));
       },
     ),
-    { numRuns: RUNS },
+    { numRuns: RUNS, ...replayFailure },
   );
   t.diagnostic(`round-trip cases run (response): ${cases}`);
 });
@@ -211,7 +212,7 @@ describe('the URL handed to the app', () => {
           assert.equal(new URL(url).href, url);
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: 20_000, ...replayFailure },
     );
   });
 });

@@ -13,7 +13,7 @@ import * as fc from 'fast-check';
 import { parseCgiResponse, serveCgi } from '../../src/index.js';
 import { reasonPhrase } from '../../src/status-text.js';
 import type { CgiEnv } from '../../src/types.js';
-import { type AppPlan, type FuzzInput, appPlan, fuzzInput } from './arbitraries.js';
+import { type AppPlan, type FuzzInput, appPlan, fuzzInput, replayFailure } from './arbitraries.js';
 
 const RUNS = process.env.FETCH_CGI_LONG === '1' ? 200_000 : 20_000;
 const SECRET = 'fuzz-secret-b9e1';
@@ -207,6 +207,11 @@ async function runCase(input: FuzzInput, plan: AppPlan): Promise<void> {
     assert.equal(touched.value, false, 'stdin read although the request was refused');
     assert.equal(stderrLines.length, 1, `one line on stderr: ${stderr}`);
     assert.match(stderrLines[0] ?? '', /^fetch-cgi: .*[A-Z_]+ in environment: ".*"$/);
+    assert.doesNotMatch(
+      stderrLines[0] ?? '',
+      /(?! )[\p{C}\p{Z}]/u,
+      'an invisible or line-breaking character on stderr',
+    );
     return;
   }
   assert.equal(seen.env?.HTTP_PROXY, undefined, 'httpoxy: HTTP_PROXY reached the app');
@@ -283,7 +288,7 @@ test(`serveCgi answers any environment, stdin and app with a well-formed respons
       cases += 1;
       await runCase(input, plan);
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, ...replayFailure },
   );
   t.diagnostic(`fuzz cases run: ${cases} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
