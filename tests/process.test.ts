@@ -126,8 +126,12 @@ describe('a CGI process: bodies', () => {
     assert.equal(headAndBody(result.stdout).body.toString(), `${size} ${hash.digest('hex')}`);
   });
 
-  test('a 100 MiB download leaves the process intact (SHA-256), stdout drained before exit', async () => {
-    const chunks = 1600;
+  /**
+   * Streams `chunks` numbered 64 KiB chunks out of the fixture and checks them by SHA-256.
+   * `stallEveryMs` pauses the reading side that often, so the pipe fills and the script's writes
+   * go part to the descriptor, part through the stream, and wait for drain.
+   */
+  async function download(chunks: number, stallEveryMs?: number): Promise<void> {
     const expected = createHash('sha256');
     for (let index = 0; index < chunks; index += 1) expected.update(downloadChunk(index));
     const child = start(fixtureScript, { PATH_INFO: '/download', QUERY_STRING: `chunks=${chunks}` });
@@ -135,6 +139,14 @@ describe('a CGI process: bodies', () => {
     let headSeen = false;
     let pending = Buffer.alloc(0);
     let bodyBytes = 0;
+    let stalls = 0;
+    const stall = stallEveryMs
+      ? setInterval(() => {
+          stalls += 1;
+          child.stdout?.pause();
+          setTimeout(() => child.stdout?.resume(), stallEveryMs / 2);
+        }, stallEveryMs)
+      : undefined;
     child.stdout?.on('data', (chunk: Buffer) => {
       if (headSeen) {
         received.update(chunk);
@@ -150,9 +162,19 @@ describe('a CGI process: bodies', () => {
       bodyBytes += pending.length - end - 4;
     });
     const code = await new Promise((resolve) => child.on('close', resolve));
+    clearInterval(stall);
     assert.equal(code, 0);
     assert.equal(bodyBytes, chunks * 64 * 1024);
     assert.equal(received.digest('hex'), expected.digest('hex'));
+    if (stallEveryMs) assert.ok(stalls > 3, `the reader stalled only ${stalls} times`);
+  }
+
+  test('a 100 MiB download leaves the process intact (SHA-256), stdout drained before exit', async () => {
+    await download(1600);
+  });
+
+  test('a 32 MiB download to a reader that keeps stalling arrives intact, in order', async () => {
+    await download(512, 10);
   });
 
   test('a request body that ends early gives a 400 instead of a hang', async () => {
