@@ -75,21 +75,37 @@ export function envToRequest(env: CgiEnv, options: EnvToRequestOptions = {}): Re
   return partsToRequest(parts, options);
 }
 
-/** The `Request` for parts already read from the environment. */
+/**
+ * The `Request` for parts already read from the environment. Its body is read from
+ * `options.input`, or is `body` when given (a stream of that body made earlier).
+ */
 export function partsToRequest(
   parts: CgiRequestParts,
   options: EnvToRequestOptions = {},
   RequestClass: typeof Request = Request,
+  body?: ReadableStream<Uint8Array>,
 ): Request {
-  const { bodyLength } = parts;
   const init: RequestInit & { duplex?: 'half' } = { method: parts.method, headers: parts.headers };
   if (options.signal) init.signal = options.signal;
-  if (bodyLength !== undefined && bodyLength !== 0 && options.input) {
-    const input = typeof options.input === 'function' ? options.input() : options.input;
-    init.body = readRequestBody(input, bodyLength, options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE);
+  const length = bodyLengthToRead(parts, options);
+  if (length !== undefined) {
+    init.body = body ?? readRequestBody(bodyInput(options), length, options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE);
     init.duplex = 'half';
   }
   return new RequestClass(parts.url, init);
+}
+
+/** How much of the input is the body, or undefined when there is none to read. */
+export function bodyLengthToRead(parts: CgiRequestParts, options: EnvToRequestOptions): number | 'eof' | undefined {
+  const { bodyLength } = parts;
+  return bodyLength !== undefined && bodyLength !== 0 && options.input ? bodyLength : undefined;
+}
+
+/** The body source of `options`, opened now. */
+export function bodyInput(options: EnvToRequestOptions): BodySource {
+  const { input } = options;
+  if (input === undefined) throw new TypeError('fetch-cgi: no request body input');
+  return typeof input === 'function' ? input() : input;
 }
 
 function requestMethod(value: string | undefined): string {

@@ -31,48 +31,122 @@ export function requestBodyLength(env: CgiEnv, method: string, maxBodySize: numb
 }
 
 /**
- * A web stream of the request body read from `input`, pulled only as the app reads it (so a
- * slow app never buffers the upload), ending after exactly `length` bytes without waiting for
- * EOF. A body that ends early errors the stream with a 400 {@link CgiBodyError}; one that grows
- * past `maxBodySize` (read to EOF) errors it with 413.
+ * The request body read from `input` one chunk at a time: exactly `length` bytes (any more on
+ * stdin are left alone, without waiting for EOF), or everything up to EOF within `maxBodySize`.
+ * `next()` resolves to the next chunk, or null at the end; it rejects with a 400
+ * {@link CgiBodyError} for a body that ends early or cannot be read, and 413 for one that grows
+ * past `maxBodySize`.
+ */
+export class BodyChunks {
+  #received = 0;
+  #chunks: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array | string> | undefined;
+  readonly #limit: number;
+
+  constructor(
+    readonly input: BodySource,
+    readonly length: number | 'eof',
+    readonly maxBodySize: number,
+  ) {
+    this.#limit = length === 'eof' ? maxBodySize : length;
+  }
+
+  /** Whether every byte of a known length was read. */
+  get complete(): boolean {
+    return this.length !== 'eof' && this.#received === this.length;
+  }
+
+  async next(): Promise<Uint8Array | null> {
+    if (this.complete) return null;
+    const { input } = this;
+    this.#chunks ??= Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    let next: IteratorResult<Uint8Array | string>;
+    try {
+      next = await this.#chunks.next();
+    } catch (cause) {
+      throw new CgiBodyError('request body could not be read from stdin', 400, { cause });
+    }
+    if (next.done) {
+      if (this.length === 'eof') return null;
+      throw new CgiBodyError(
+        `request body ended after ${this.#received} of ${this.length} bytes (CONTENT_LENGTH)`,
+        400,
+      );
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    if (this.#received + chunk.byteLength <= this.#limit) {
+      this.#received += chunk.byteLength;
+      return chunk;
+    }
+    if (this.length === 'eof')
+      throw new CgiBodyError(`request body larger than the ${this.maxBodySize}-byte limit`, 413);
+    const rest = chunk.subarray(0, this.#limit - this.#received);
+    this.#received = this.#limit;
+    return rest;
+  }
+}
+
+/**
+ * A web stream of the request body (see {@link BodyChunks}), pulled only as the app reads it, so
+ * a slow app never buffers the upload. `onRead` is called when the stream is first read or
+ * cancelled: from then on the body counts as used.
  */
 export function readRequestBody(
   input: BodySource,
   length: number | 'eof',
   maxBodySize: number,
+  onRead?: () => void,
 ): ReadableStream<Uint8Array> {
-  const limit = length === 'eof' ? maxBodySize : length;
-  let received = 0;
-  let chunks: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array | string> | undefined;
+  const chunks = new BodyChunks(input, length, maxBodySize);
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (received === limit && length !== 'eof') return controller.close();
-        chunks ??= Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
-        let next: IteratorResult<Uint8Array | string>;
+        onRead?.();
+        let chunk: Uint8Array | null;
         try {
-          next = await chunks.next();
-        } catch (cause) {
-          return controller.error(new CgiBodyError('request body could not be read from stdin', 400, { cause }));
+          chunk = await chunks.next();
+        } catch (error) {
+          return controller.error(error);
         }
-        if (next.done) {
-          if (length === 'eof') return controller.close();
-          return controller.error(
-            new CgiBodyError(`request body ended after ${received} of ${length} bytes (CONTENT_LENGTH)`, 400),
-          );
-        }
-        let chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-        if (received + chunk.byteLength > limit) {
-          if (length === 'eof') {
-            return controller.error(new CgiBodyError(`request body larger than the ${maxBodySize}-byte limit`, 413));
-          }
-          chunk = chunk.subarray(0, limit - received);
-        }
-        received += chunk.byteLength;
+        if (chunk === null) return controller.close();
         controller.enqueue(chunk);
-        if (received === limit && length !== 'eof') controller.close();
+        if (chunks.complete) controller.close();
+      },
+      cancel() {
+        onRead?.();
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** The whole request body (see {@link BodyChunks}) in one array of its own, without a web stream. */
+export function readWholeBody(input: BodySource, length: number | 'eof', maxBodySize: number): Promise<Uint8Array> {
+  // Not one array of CONTENT_LENGTH bytes up front: a client may claim a gigabyte and send nothing.
+  const chunks = new BodyChunks(input, length, maxBodySize);
+  return concatenate(() => chunks.next());
+}
+
+/** Everything `stream` holds, in one array of its own. */
+export function readWholeStream(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  return concatenate(async () => {
+    const { done, value } = await reader.read();
+    return done ? null : value;
+  });
+}
+
+async function concatenate(next: () => Promise<Uint8Array | null>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let chunk = await next(); chunk; chunk = await next()) {
+    parts.push(chunk);
+    total += chunk.byteLength;
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.byteLength;
+  }
+  return body;
 }
