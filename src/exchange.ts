@@ -8,6 +8,7 @@ import { reasonPhrase } from './status-text.js';
 import type { CgiApp, CgiEnv } from './types.js';
 import { type CgiOutput, endOutput } from './output.js';
 import { formatHead, headOf, responseParts, writeHeadAndBody } from './write-response.js';
+import { processStdin } from './stdin.js';
 
 /** The exit codes serveCgi settles with (docs/api.md, "Errors and exit codes"). */
 export const EXIT = { ok: 0, failed: 1, notCgi: 2, terminated: 143 } as const;
@@ -84,7 +85,7 @@ export class Exchange {
     }
     this.#method = parts.method;
     const bodyOptions = this.#withLazySignal({
-      input: () => this.options.stdin ?? process.stdin,
+      input: () => this.options.stdin ?? processStdin(parts.bodyLength),
       maxBodySize: this.options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     });
     const request = this.lazy

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,47 @@ describe('the built example app as a CGI process', () => {
 });
 
 describe('a CGI process: bodies', () => {
+  test('a small body arrives intact in pieces, each read of it waiting for the next', async () => {
+    const pieces = [Buffer.from('first piece, '), Buffer.from('then the second, '), Buffer.from('and the last')];
+    const body = Buffer.concat(pieces);
+    const child = start(fixtureScript, {
+      REQUEST_METHOD: 'POST',
+      PATH_INFO: '/upload',
+      CONTENT_LENGTH: String(body.length),
+    });
+    const result = finish(child, (stdin) => {
+      pieces.forEach((piece, index) => setTimeout(() => stdin.write(piece), index * 100));
+      // stdin stays open: the body ends at CONTENT_LENGTH, not at EOF.
+    });
+    const { body: answer } = headAndBody((await result).stdout);
+    assert.equal(answer.toString(), `${body.length} ${createHash('sha256').update(body).digest('hex')}`);
+  });
+
+  test('a small body from a stdin the server left non-blocking arrives intact', async () => {
+    // Node cannot make a descriptor non-blocking; python3 (on every Debian) can, as some servers do.
+    const body = 'x'.repeat(5000);
+    const launcher = [
+      'import os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'os.set_blocking(r, False)',
+      'child = subprocess.Popen([sys.argv[1]], stdin=r, stdout=subprocess.PIPE)',
+      'time.sleep(0.3)',
+      `os.write(w, b"${body}")`,
+      'sys.stdout.buffer.write(child.communicate()[0])',
+    ].join('\n');
+    const env = serverEnv({ REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: String(body.length) });
+    const output = await new Promise<Buffer>((resolve, reject) =>
+      execFile(
+        'python3',
+        ['-c', launcher, fixtureScript],
+        { env, encoding: 'buffer', timeout: 10_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    const expected = `${body.length} ${createHash('sha256').update(body).digest('hex')}`;
+    assert.equal(headAndBody(output).body.toString(), expected);
+  });
+
   test('a 100 MiB upload reaches the app intact (SHA-256)', async () => {
     const hash = createHash('sha256');
     const size = 100 * MiB;
