@@ -13,6 +13,7 @@ import {
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli, tempDir } from './helpers.js';
+import { CACHE_GENERATIONS } from '../../src/cli/code-cache.js';
 
 /**
  * The V8 code cache of a built Node script, observed from outside: the files it leaves in
@@ -64,7 +65,7 @@ function onlyCacheFile(tmp: string): string {
 }
 
 describe('the code cache of a built Node script', { concurrency: true }, () => {
-  test('is made on the first run in a private folder, then read without being written again', async () => {
+  test('is made on the first run in a private folder, grown by the next few, then only read', async () => {
     const dir = tempDir('fetch-cgi-cache-test-');
     const tmp = tempDir('fetch-cgi-cache-tmp-');
     const script = join(dir, 'app.cgi');
@@ -75,16 +76,35 @@ describe('the code cache of a built Node script', { concurrency: true }, () => {
     const file = onlyCacheFile(tmp);
     assert.equal(statSync(dirname(file)).mode & 0o777, 0o700);
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const header = readFileSync(file, 'latin1').split('\n')[0] ?? '';
-    assert.match(header, new RegExp(`^[0-9a-f]{16} ${statSync(script).size} \\d+ ${process.version} ${process.arch}$`));
+    const header = () => readFileSync(file, 'latin1').split('\n')[0] ?? '';
+    const id = `[0-9a-f]{16} ${statSync(script).size} \\d+ ${process.version} ${process.arch}`;
+    assert.match(header(), new RegExp(`^${id} 1$`));
+    for (let generation = 2; generation <= CACHE_GENERATIONS; generation++) {
+      const run = runCgi(script, tmp);
+      assert.equal(run.stdout, first.stdout);
+      assert.equal(run.stderr, '');
+      assert.match(header(), new RegExp(`^${id} ${generation}$`), 'each of the first few requests writes it again');
+    }
     const written = readFileSync(file);
     const stamp = statSync(file).mtimeMs;
-
-    const second = runCgi(script, tmp);
-    assert.equal(second.stdout, first.stdout);
-    assert.equal(second.stderr, '');
-    assert.equal(statSync(file).mtimeMs, stamp, 'a cache that was read is not written again');
+    const later = runCgi(script, tmp);
+    assert.equal(later.stdout, first.stdout);
+    assert.equal(statSync(file).mtimeMs, stamp, 'then a cache that was read is not written again');
     assert.deepEqual(readFileSync(file), written);
+  });
+
+  test('a first run that was no request (a try from the shell) leaves a cache the next requests grow', async () => {
+    const dir = tempDir('fetch-cgi-cache-test-');
+    const tmp = tempDir('fetch-cgi-cache-tmp-');
+    const script = join(dir, 'app.cgi');
+    await buildApp(dir, script, 'tried by hand');
+    const byHand = spawnSync(script, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: tmp } });
+    assert.equal(byHand.status, 2, 'not under CGI');
+    const file = onlyCacheFile(tmp);
+    const poor = statSync(file).size;
+    for (let run = 1; run < CACHE_GENERATIONS; run++) assert.match(runCgi(script, tmp).stdout, /tried by hand$/);
+    // The request's functions (the bridge's whole path) are in it now, next to the usage message's.
+    assert.ok(statSync(file).size > poor * 1.5, `cache of ${statSync(file).size} bytes after ${poor}`);
   });
 
   test('keeps one file per script: a rebuild replaces it and never runs the old code', async () => {
