@@ -7,6 +7,7 @@ import { benchDir, repoDir, workDir } from './paths.js';
 /** Every executable the benchmark measures, by role; all absolute paths. */
 export interface Built {
   honoHello: string;
+  honoJson: string;
   hono500: string;
   hono500Quick: string;
   hono1000: string;
@@ -15,6 +16,7 @@ export interface Built {
   /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
   honoHelloForBun: string;
   naiveHelloCjs: string;
+  naiveJsonCjs: string;
   naive500Cjs: string;
   naiveHelloEsm: string;
   naiveHelloTs: string;
@@ -80,6 +82,7 @@ export async function prepare(): Promise<Built> {
   const at = (name: string) => join(workDir, name);
 
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.cgi'));
+  fetchCgiBuild(join(apps, 'hono-json/app.ts'), at('hono-json.cgi'));
   fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
   fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
   fetchCgiBuild(join(apps, 'hono-1000/app.ts'), at('hono-1000.cgi'));
@@ -88,6 +91,7 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
   await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.cgi'), 'cjs');
   await bundleNaive(join(apps, 'naive-bridge/hono-500.ts'), at('naive-500.cgi'), 'cjs');
+  await bundleNaive(join(apps, 'naive-bridge/hono-json.ts'), at('naive-json.cgi'), 'cjs');
   await bundleNaive(join(apps, 'naive-bridge/hono-hello.ts'), at('naive-hello.mjs'), 'esm');
 
   execFileSync('gcc', ['-O2', '-o', at('hello-c.cgi'), join(peers, 'hello.c')], { stdio: 'inherit' });
@@ -100,6 +104,7 @@ export async function prepare(): Promise<Built> {
 
   return {
     honoHello: at('hono-hello.cgi'),
+    honoJson: at('hono-json.cgi'),
     hono500: at('hono-500.cgi'),
     hono500Quick: at('hono-500-quick.cgi'),
     hono1000: at('hono-1000.cgi'),
@@ -107,6 +112,7 @@ export async function prepare(): Promise<Built> {
     streamIn: at('stream-in.cgi'),
     honoHelloForBun: at('hono-hello.bun.cjs'),
     naiveHelloCjs: at('naive-hello.cgi'),
+    naiveJsonCjs: at('naive-json.cgi'),
     naive500Cjs: at('naive-500.cgi'),
     naiveHelloEsm: at('naive-hello.mjs'),
     naiveHelloTs: join(apps, 'naive-bridge/hono-hello.ts'),

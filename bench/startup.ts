@@ -29,11 +29,11 @@ function envOf(variant: StartupVariant): Record<string, string> {
   return cgiEnv(variant.pathInfo, variant.extraEnv ?? {});
 }
 
-/** Runs each variant once with its CGI environment and stdin from /dev/null; throws unless it answered. */
+/** Runs each variant once with its CGI environment and request body; throws unless it answered. */
 export function checkAnswers(variants: readonly StartupVariant[]): void {
   for (const variant of variants) {
     const [command = '', ...args] = variant.argv;
-    const run = spawnSync(command, args, { env: envOf(variant), stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const run = spawnSync(command, args, { env: envOf(variant), input: variant.body ?? '', encoding: 'utf8' });
     if (run.status !== 0 || !run.stdout.includes(variant.expect)) {
       throw new Error(
         `bench: ${variant.name} did not answer (exit ${run.status}, expected ${JSON.stringify(variant.expect)})\n` +
@@ -48,7 +48,11 @@ function peakRss(variant: StartupVariant, runs: number): number {
   const out = join(workDir, 'rss.txt');
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
-    execFileSync('/usr/bin/time', ['-f', '%M', '-o', out, ...variant.argv], { env: envOf(variant), stdio: 'ignore' });
+    execFileSync('/usr/bin/time', ['-f', '%M', '-o', out, ...variant.argv], {
+      env: envOf(variant),
+      input: variant.body ?? '',
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     samples.push(Number(readFileSync(out, 'utf8').trim().split('\n').at(-1)) / 1024);
   }
   rmSync(out, { force: true });
@@ -78,7 +82,10 @@ export function measureStartup(
   const files = variants.flatMap((variant, index) => {
     const argvFile = join(workDir, `timer-${index}.argv`);
     const envFile = join(workDir, `timer-${index}.env`);
-    writeNulList(argvFile, variant.argv);
+    const bodyFile = join(workDir, `timer-${index}.body`);
+    if (variant.body !== undefined) writeFileSync(bodyFile, variant.body);
+    // "<FILE" first: the timer gives the command a pipe holding FILE's bytes as stdin.
+    writeNulList(argvFile, variant.body === undefined ? variant.argv : [`<${bodyFile}`, ...variant.argv]);
     writeNulList(
       envFile,
       Object.entries(envOf(variant)).map(([name, value]) => `${name}=${value}`),
@@ -102,6 +109,7 @@ export function measureStartup(
     );
   }
   for (const file of files) rmSync(file);
+  for (let index = 0; index < variants.length; index++) rmSync(join(workDir, `timer-${index}.body`), { force: true });
 
   const baselineMs = median(times[baselineIndex] ?? []);
   console.log(`\npeak RSS: ${options.rssRuns} runs of each under /usr/bin/time -f %M`);

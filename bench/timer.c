@@ -7,8 +7,10 @@
  *
  * Each file is a list of NUL-terminated strings: a command's argv, and its whole environment
  * (NAME=VALUE; nothing of the timer's own is added). A bare argv[0] is looked up in that
- * environment's PATH, as a web server's execvp would. Each run gets stdin from /dev/null,
- * stdout a pipe drained to the end, stderr /dev/null. The order within a round is shuffled, so
+ * environment's PATH, as a web server's execvp would. An argv list may start with "<FILE":
+ * that command's stdin is then a pipe already holding FILE's bytes (a request body, at most
+ * 64 KiB: what a server writes before the script reads), else stdin is /dev/null. stdout is a
+ * pipe drained to the end, stderr /dev/null. The order within a round is shuffled, so
  * no command always follows the same one.
  *
  * Prints one line per command, in the order given: its ROUNDS times in milliseconds, fork to
@@ -33,6 +35,8 @@ struct command {
   char **envp;
   char *name; /* argv joined with spaces, for messages */
   double *ms; /* one time per timed round */
+  char *body; /* what the command reads on stdin, or NULL for /dev/null */
+  size_t body_size;
 };
 
 static void die(const char *format, ...) {
@@ -103,6 +107,17 @@ static char *join_words(char **words) {
   return joined;
 }
 
+/* Loads the stdin bytes of `command` from `file`; they must fit in a pipe without a reader. */
+static void read_body(struct command *command, const char *file) {
+  FILE *stream = fopen(file, "rb");
+  if (!stream) die("%s: %s", file, strerror(errno));
+  command->body = malloc(65536);
+  if (!command->body) die("out of memory");
+  command->body_size = fread(command->body, 1, 65536, stream);
+  if (!feof(stream)) die("%s: more than 64 KiB", file);
+  fclose(stream);
+}
+
 static double elapsed_ms(const struct timespec *start, const struct timespec *end) {
   return (double)(end->tv_sec - start->tv_sec) * 1e3 + (double)(end->tv_nsec - start->tv_nsec) / 1e6;
 }
@@ -113,13 +128,23 @@ static double run_once(const struct command *command, int dev_null) {
   /* exec_error's write end closes at a successful exec; after a failed one it carries errno. */
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(exec_error, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
 
+  int in = dev_null;
+  if (command->body) {
+    int body[2];
+    if (pipe2(body, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
+    if (write(body[1], command->body, command->body_size) != (ssize_t)command->body_size)
+      die("%s: writing its body: %s", command->name, strerror(errno));
+    close(body[1]);
+    in = body[0];
+  }
+
   struct timespec start, end;
   clock_gettime(CLOCK_MONOTONIC, &start);
   pid_t pid = fork();
   if (pid < 0) die("fork: %s", strerror(errno));
   if (pid == 0) {
     /* dup2 clears close-on-exec on the copies: the command keeps fds 0-2 and nothing else. */
-    dup2(dev_null, STDIN_FILENO);
+    dup2(in, STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(dev_null, STDERR_FILENO);
     execve(command->path, command->argv, command->envp);
@@ -129,6 +154,7 @@ static double run_once(const struct command *command, int dev_null) {
   }
   close(out[1]);
   close(exec_error[1]);
+  if (in != dev_null) close(in);
   char buffer[65536];
   for (;;) {
     ssize_t got = read(out[0], buffer, sizeof buffer);
@@ -192,6 +218,10 @@ int main(int argc, char **argv) {
     struct command *command = &commands[i];
     command->argv = read_list(argv[3 + 2 * i]);
     command->envp = read_list(argv[4 + 2 * i]);
+    if (command->argv[0] && command->argv[0][0] == '<') {
+      read_body(command, command->argv[0] + 1);
+      command->argv++;
+    }
     if (!command->argv[0]) die("%s: no argv", argv[3 + 2 * i]);
     command->name = join_words(command->argv);
     command->path = find_executable(command->argv[0], command->envp);

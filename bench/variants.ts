@@ -9,6 +9,8 @@ export interface StartupVariant {
   pathInfo: string;
   /** Variables added to the CGI environment (php-cgi finds its script through SCRIPT_FILENAME). */
   extraEnv?: Record<string, string>;
+  /** A request body on stdin (a pipe holding it, as a server leaves it), else stdin is /dev/null. */
+  body?: string;
   /** A string the output must contain, proving the app answered; '' for non-CGI baselines. */
   expect: string;
   /** The ratio to `node -e 0` issue 5 measured, for comparison. */
@@ -25,6 +27,14 @@ export function startupVariants(built: Built): StartupVariant[] {
   const hello = '/hello';
   // A record page every route-heavy app has: section 200 exists in the 250- and 500-section apps.
   const page = '/r200/42';
+  // A form handler or webhook: a small JSON body in, the same out.
+  const json = '{"name":"Ada","tags":["cgi","json"],"count":3}';
+  const jsonPost = {
+    pathInfo: '/echo',
+    extraEnv: { REQUEST_METHOD: 'POST', CONTENT_TYPE: 'application/json', CONTENT_LENGTH: String(json.length) },
+    body: json,
+    expect: json,
+  };
   return [
     { name: BASELINE, argv: ['node', '-e', '0'], pathInfo: hello, expect: '', issueRatio: 1 },
     { name: 'C hello-world CGI', argv: [built.c], pathInfo: hello, expect: 'Hello', issueRatio: 0.05 },
@@ -49,6 +59,11 @@ export function startupVariants(built: Built): StartupVariant[] {
       expect: 'Hello',
       maxRatio: 1.2,
       maxRssMiB: 42,
+    },
+    {
+      name: 'Hono JSON POST echo, fetch-cgi build',
+      argv: [built.honoJson],
+      ...jsonPost,
     },
     {
       name: 'Hono 500 routes + JSX, fetch-cgi build',
@@ -96,6 +111,11 @@ export function startupVariants(built: Built): StartupVariant[] {
       pathInfo: hello,
       expect: 'Hello',
       issueRatio: 11,
+    },
+    {
+      name: 'Hono JSON POST echo, naive bridge, esbuild CJS bundle',
+      argv: [built.naiveJsonCjs],
+      ...jsonPost,
     },
     {
       name: 'Hono 500 routes + JSX, naive bridge, esbuild CJS bundle',

@@ -14,6 +14,7 @@ import { buildScript } from '../src/cli/build.js';
 const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-bench-apps-'));
 const built = {
   honoHello: join(dir, 'hono-hello.cgi'),
+  honoJson: join(dir, 'hono-json.cgi'),
   hono500: join(dir, 'hono-500.cgi'),
   hono500Quick: join(dir, 'hono-500-quick.cgi'),
   hono1000: join(dir, 'hono-1000.cgi'),
@@ -21,6 +22,7 @@ const built = {
   streamIn: join(dir, 'stream-in.cgi'),
   naiveHello: join(dir, 'naive-hello.cgi'),
   naive500: join(dir, 'naive-500.cgi'),
+  naiveJson: join(dir, 'naive-json.cgi'),
 };
 const app = (path: string) => join(benchDir, 'apps', path);
 
@@ -28,6 +30,7 @@ before(async () => {
   // A CommonJS scope, as in bench/.tmp/, so the naive bundles run under their `.cgi` names.
   writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
   await buildScript({ entry: app('hono-hello/app.ts'), outfile: built.honoHello });
+  await buildScript({ entry: app('hono-json/app.ts'), outfile: built.honoJson });
   await buildScript({ entry: app('hono-500/app.ts'), outfile: built.hono500 });
   await buildScript({ entry: app('hono-500-quick/app.ts'), outfile: built.hono500Quick });
   await buildScript({ entry: app('hono-1000/app.ts'), outfile: built.hono1000 });
@@ -35,6 +38,7 @@ before(async () => {
   await buildScript({ entry: app('stream-in/app.ts'), outfile: built.streamIn });
   await bundleNaive(app('naive-bridge/hono-hello.ts'), built.naiveHello, 'cjs');
   await bundleNaive(app('naive-bridge/hono-500.ts'), built.naive500, 'cjs');
+  await bundleNaive(app('naive-bridge/hono-json.ts'), built.naiveJson, 'cjs');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -54,6 +58,25 @@ describe('benchmark apps', () => {
       assert.equal(status, 0);
       assert.match(stdout, /^Status: 200/i);
       assert.match(stdout, /\r\n\r\nHello$/);
+    });
+  }
+
+  for (const [title, script] of [
+    ['the built JSON app echoes a posted body', () => built.honoJson],
+    ['the naive bridge bundle of the JSON app echoes a posted body', () => built.naiveJson],
+  ] as const) {
+    test(title, () => {
+      const json = '{"name":"Ada","tags":["cgi","json"],"count":3}';
+      const env = {
+        ...cgiEnv('/echo'),
+        REQUEST_METHOD: 'POST',
+        CONTENT_TYPE: 'application/json',
+        CONTENT_LENGTH: String(json.length),
+      };
+      const { status, stdout } = run(script(), env, json);
+      assert.equal(status, 0);
+      assert.match(stdout, /^Status: 200/i);
+      assert.ok(stdout.endsWith(`\r\n\r\n${json}`), stdout);
     });
   }
 
