@@ -95,7 +95,7 @@ const report = [
   `# fetch-cgi benchmark${quick ? ' (BENCH_QUICK: too few runs to mean anything)' : ''}`,
   '',
   `${new Date().toISOString().slice(0, 10)}; ${machine}. Every process ran with a CGI environment built from nothing ` +
-    '(PATH and the variables Apache sets for a GET; no NODE_OPTIONS or NODE_EXTRA_CA_CERTS), stdin from /dev/null, ' +
+    '(PATH and the variables Apache sets for a GET, or a POST for the JSON rows; no NODE_OPTIONS or NODE_EXTRA_CA_CERTS), stdin from /dev/null (a pipe holding the body for a POST), ' +
     `stdout a pipe. ${settings.runs} timed rounds after ${settings.warmup} warm-up (bench/timer.c, fork to waitpid): ` +
     'every round runs each variant once, in a shuffled order, so drift of the machine hits all rows alike; ' +
     `each ratio is to \`node -e 0\` of the same run. ${settings.rssRuns} RSS runs per variant. Took ${minutes} min. ` +
