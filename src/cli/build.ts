@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
 import { parseCommandArgs } from './args.js';
-import { withCodeCacheLoader } from './code-cache.js';
+import { LOADER_EVAL, withCodeCacheLoader } from './code-cache.js';
 import { buildHelp } from './help.js';
 import { CliError, type CliIo, EXIT, UsageError } from './io.js';
 
@@ -59,17 +59,18 @@ const BARE_BUILTIN = new RegExp(
 );
 
 /**
- * The node entry in the shebang. Node refuses to run a file with an unknown extension such as
- * `.cgi` as a script inside a `"type": "module"` package scope, and runs extensionless files
- * there as ESM; a CommonJS `Module` loads any file as CommonJS. So the shebang has node
- * evaluate code that loads the script as a module of its own (in `-e` code `module` is the
- * `[eval]` module and builtins such as `path` are globals), whatever its name and whatever
- * package.json sits above it. It calls `Module#load` rather than `require()`, whose resolution
- * of the path (realpath, package.json lookups) costs 0.5 ms a start. The code may contain no
- * spaces or quotes: a shebang passes everything after the interpreter as one argument, which
- * `env -S` splits and unquotes.
+ * The node entry in the shebang of a plain bundle (without the code cache's loader, whose entry
+ * is `LOADER_EVAL`). Node refuses to run a file with an unknown extension such as `.cgi` as a
+ * script inside a `"type": "module"` package scope, and runs extensionless files there as ESM;
+ * a CommonJS `Module` loads any file as CommonJS. So the shebang has node evaluate code that
+ * loads the script as a module of its own (in `-e` code `module` is the `[eval]` module and
+ * builtins such as `path` are globals), whatever its name and whatever package.json sits above
+ * it. It calls `Module#load` rather than `require()`, whose resolution of the path (realpath,
+ * package.json lookups) costs 0.5 ms a start. The code may contain no spaces or quotes: a
+ * shebang passes everything after the interpreter as one argument, which `env -S` splits and
+ * unquotes.
  */
-const LOADER = '--eval=(m=>m.load(m.id))(new(module.constructor)(path.resolve(process.argv[1])))';
+const MODULE_EVAL = '--eval=(m=>m.load(m.id))(new(module.constructor)(path.resolve(process.argv[1])))';
 
 // A getter: computing the URL on every start costs Bun 2-3 ms for require("url"), and few
 // bundles ever read import.meta.url.
@@ -98,7 +99,7 @@ const DENO_FLAGS = 'run --allow-all --no-config --no-lock --quiet --ext=js';
  * The first line of the script. Node: `#!/usr/bin/env -S node --eval=...` or `#!<node>
  * --eval=...`; Bun: `#!/usr/bin/env bun` or `#!<bun>`; Deno: `#!/usr/bin/env -S deno run ...`.
  */
-export function shebangFor(options: Pick<BuildScriptOptions, 'node' | 'sourcemap' | 'runtime'>): string {
+export function shebangFor(options: Pick<BuildScriptOptions, 'node' | 'sourcemap' | 'runtime' | 'codeCache'>): string {
   const runtime = options.runtime ?? 'node';
   const binary = options.node ?? runtime;
   // Linux hands everything after the interpreter over as one argument, so with more than one
@@ -110,7 +111,13 @@ export function shebangFor(options: Pick<BuildScriptOptions, 'node' | 'sourcemap
   // Bun and Deno read inline source maps without a flag.
   if (runtime === 'bun') return line('');
   if (runtime === 'deno') return line(DENO_FLAGS);
-  return line(options.sourcemap ? `--enable-source-maps ${LOADER}` : LOADER);
+  const entry = usesCodeCache(options) ? LOADER_EVAL : MODULE_EVAL;
+  return line(options.sourcemap ? `--enable-source-maps ${entry}` : entry);
+}
+
+/** Whether a build gets the code cache's loader: by default Node's, without a source map. */
+function usesCodeCache(options: Pick<BuildScriptOptions, 'sourcemap' | 'runtime' | 'codeCache'>): boolean {
+  return options.codeCache ?? ((options.runtime ?? 'node') === 'node' && !options.sourcemap);
 }
 
 /**
@@ -214,7 +221,7 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
       ].join('\n');
   const result = await bundle(wrapper, options.runtime === 'deno' ? 'esm' : 'cjs', true);
   const bundled = result.outputFiles?.[0]?.text ?? '';
-  const codeCache = options.codeCache ?? ((options.runtime ?? 'node') === 'node' && !options.sourcemap);
+  const codeCache = usesCodeCache(options);
   const shebangEnd = bundled.indexOf('\n') + 1;
   const [shebang, body] = [bundled.slice(0, shebangEnd), bundled.slice(shebangEnd)];
   let script = bundled;

@@ -1,52 +1,65 @@
 import { createHash } from 'node:crypto';
 
-/** The line that opens the block comment holding the bundle in a built script. */
-export const BUNDLE_MARKER = '/*#fetch-cgi-bundle';
+/** The line after the loader: it ends the file as a CommonJS module, before the bundle. */
+export const BUNDLE_FENCE = 'return;';
 
 /** How many requests write the cache: the first, and the next ones that add what they compiled. */
 export const CACHE_GENERATIONS = 4;
 
 /**
- * The loader, as CommonJS source: it reads the bundle that follows it in a block comment,
- * compiles it with V8's code cache and runs it as a CommonJS module. Every step is on the path
- * of each request, so it does the least it can: one read of the script (the bundle is one
- * slice of it: a block comment costs the parser one scan and the loader no un-commenting), and on
- * a hit one open, fstat and read of the cache file, named after the script's path so that a
- * rebuild replaces its entry; entries older than 30 days are removed when one is written. The
- * cache is made on the first run (after the response, so it holds the functions the request
- * used) and made again after each of the next few (each time keeping what it held and adding
- * what that request compiled: a first run that was no typical request, a HEAD, an error, a try
- * from the shell, would otherwise leave a poor cache for good), in a private folder of the
- * user's; a file is used only
- * if it is the user's own, writable by no one else, and its first line names this very build,
- * file and Node: V8 checks little more than a source's length. FETCH_CGI_CODE_CACHE=0 turns it
- * off.
+ * The shebang's code for a script with the loader: it reads the script and evaluates its second
+ * line, the loader, which finds the text in scope; only that line is ever parsed on the way in.
+ * Written for both ways a shebang reaches node: `env -S` turns the `\n` into a newline, which a
+ * template literal reads as the same string, and a direct interpreter passes it as it is. No
+ * spaces or quotes, which `env -S` would split or strip.
  */
-const LOADER = String.raw`"use strict";
-// fetch-cgi: the app is bundled below in a comment, so that require() only skims it; this loader
-// compiles it with V8's code cache (kept per user in the temp folder). Rebuild with
-// "fetch-cgi build --no-code-cache" for a plain bundle, or set FETCH_CGI_CODE_CACHE=0.
-(function (build, escaped, lineOffset) {
-  var fs = require("fs"), vm = require("vm");
-  var text = fs.readFileSync(__filename, "utf8");
-  var source = text.slice(text.indexOf("\n%MARKER%\n") + %MARKER_LENGTH%, text.lastIndexOf("*/"));
-  if (escaped) source = source.replaceAll(escaped, "*/");
+export const LOADER_EVAL = '--eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).readFileSync(process.argv[1],`utf8`))';
+
+/**
+ * The loader, CommonJS source written on one line: it compiles the bundle that follows it with
+ * V8's code cache and runs it as a CommonJS module. Run by the shebang's `--eval`, it gets the
+ * script's text and makes the module, `require` and path of the script itself; run as a module
+ * (`node app.cgi`, `require()`), it reads the file, and the `return;` after it keeps the bundle
+ * from running twice. Every step is on the path of each request, so it does the least it can:
+ * the bundle is a slice of the text read once, and on a hit one stat of the script and one open,
+ * fstat and read of the cache file, named after the script's path so that a rebuild replaces
+ * its entry; entries older than 30 days are removed when one is written. The cache is made on
+ * the first run (after the response, so it holds the functions the request used) and made again
+ * after each of the next few (each time keeping what it held and adding what that request
+ * compiled: a first run that was no typical request, a HEAD, an error, a try from the shell,
+ * would otherwise leave a poor cache for good), in a private folder of the user's; a file is
+ * used only if it is the user's own, writable by no one else, and its first line names this
+ * very build, file and Node: V8 checks little more than a source's length. FETCH_CGI_CODE_CACHE=0
+ * turns it off. No line comments: the lines are joined.
+ */
+const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with V8's code cache (kept per user in the temp folder); rebuild with --no-code-cache for a plain bundle, or set FETCH_CGI_CODE_CACHE=0. */
+(function (build, lineOffset, text) {
+  "use strict";
+  var fs = require("fs"), vm = require("vm"), file = __filename, own = module, ownRequire = require;
+  if (file === "[eval]") {
+    file = require("path").resolve(process.argv[1]);
+    own = new module.constructor(file, null);
+    own.filename = file;
+    own.paths = module.constructor._nodeModulePaths(file.slice(0, file.lastIndexOf("/")) || "/");
+    ownRequire = require("module").createRequire(file);
+  } else text = fs.readFileSync(file, "utf8");
+  var source = text.slice(text.indexOf("\n%FENCE%\n") + %FENCE_LENGTH%);
   var uid = typeof process.getuid === "function" ? process.getuid() : -1, dir, cacheFile, id, cached, generation = 0;
   if (process.env.FETCH_CGI_CODE_CACHE !== "0" && uid !== -1) {
     dir = (process.env.TMPDIR || "/tmp") + "/fetch-cgi-cache-" + uid;
-    for (var i = 0, h1 = 0x811c9dc5, h2 = 0x01000193; i < __filename.length; i++) {
-      h1 = Math.imul(h1 ^ __filename.charCodeAt(i), 0x01000193) >>> 0;
-      h2 = Math.imul(h2 ^ __filename.charCodeAt(i), 0x5bd1e995) >>> 0;
+    for (var i = 0, h1 = 0x811c9dc5, h2 = 0x01000193; i < file.length; i++) {
+      h1 = Math.imul(h1 ^ file.charCodeAt(i), 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ file.charCodeAt(i), 0x5bd1e995) >>> 0;
     }
     cacheFile = dir + "/" + h1.toString(16) + h2.toString(16);
-    var info = fs.statSync(__filename);
+    var info = fs.statSync(file);
     id = [build, info.size, Math.floor(info.mtimeMs), process.version, process.arch].join(" ") + " ";
     try {
       var cfd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
-        var own = fs.fstatSync(cfd);
-        // Only a file of our own that no one else could have written: V8 runs cached code as it finds it.
-        if (own.uid === uid && (own.mode & 18) === 0 && own.size > id.length) {
+        var mine = fs.fstatSync(cfd);
+        /* Only a file of our own that no one else could have written: V8 runs cached code as it finds it. */
+        if (mine.uid === uid && (mine.mode & 18) === 0 && mine.size > id.length) {
           var data = fs.readFileSync(cfd), end = data.indexOf(10);
           if (end > id.length && data.toString("latin1", 0, id.length) === id) {
             generation = Number(data.toString("latin1", id.length, end)) || 0;
@@ -56,13 +69,13 @@ const LOADER = String.raw`"use strict";
       } finally { fs.closeSync(cfd); }
     } catch (error) {}
   }
-  var options = { filename: __filename, lineOffset: lineOffset };
+  var options = { filename: file, lineOffset: lineOffset };
   if (cached) options.cachedData = cached;
-  var script = new vm.Script("(function (exports, require, module, __filename, __dirname) {" + source + "\n})", options);
+  var script = new vm.Script(source, options);
   var fresh = !cached || script.cachedDataRejected;
   if (cacheFile && (fresh || generation < %GENERATIONS%)) {
     process.once("exit", function () {
-      // Said once per build, here where nothing is on the clock, and after the bridge made fd 2 safe.
+      /* Said once per build, here where nothing is on the clock, and after the bridge made fd 2 safe. */
       var costs = { NODE_EXTRA_CA_CERTS: "node loads those certificates on every start, about 40 ms a request",
         NODE_OPTIONS: "node applies them on every start: a V8 flag costs about 1 ms a request, --require or --import far more" };
       if (fresh) Object.keys(costs).forEach(function (name) {
@@ -76,9 +89,9 @@ const LOADER = String.raw`"use strict";
         var header = id + (fresh ? 1 : generation + 1) + "\n";
         fs.writeFileSync(temporary, Buffer.concat([Buffer.from(header, "latin1"), script.createCachedData()]), { mode: 384 });
         fs.renameSync(temporary, cacheFile);
-        // Entries of scripts that were moved or deleted go a month after they were written; reading
-        // one leaves its date alone (a hit past the first few costs no write), so a script in use
-        // writes its entry again.
+        /* Entries of scripts that were moved or deleted go a month after they were written; reading
+           one leaves its date alone (a hit past the first few costs no write), so a script in use
+           writes its entry again. */
         var now = Date.now();
         fs.readdirSync(dir).forEach(function (name) {
           try { if (now - fs.statSync(dir + "/" + name).mtimeMs > 2592e6) fs.unlinkSync(dir + "/" + name); } catch (error) {}
@@ -86,31 +99,26 @@ const LOADER = String.raw`"use strict";
       } catch (error) {}
     });
   }
-  script.runInThisContext().call(module.exports, module.exports, require, module, __filename, __dirname);
-})(%ARGS%);
+  script.runInThisContext().call(own.exports, own.exports, ownRequire, own, file, file.slice(0, file.lastIndexOf("/")) || "/");
+})(%ARGS%, __filename === "[eval]" ? t : undefined);
 `;
 
 /**
  * A built script's body with the code-cache loader in front of `bundle` (CommonJS source): what
- * follows the shebang, whose one line `lineOffset` accounts for. Node-only: Bun and Deno have
- * caches of their own.
+ * follows the shebang, which must be `--eval` of {@link LOADER_EVAL}. Lines: the shebang, the
+ * loader, the fence, then the bundle in a CommonJS wrapper. Node-only: Bun and Deno have caches
+ * of their own.
  */
 export function withCodeCacheLoader(bundle: string): string {
   const build = createHash('sha256').update(bundle).digest('hex').slice(0, 16);
-  // The comment must not end early: every "*/" of the bundle is written as "*<escape>/", with an
-  // escape the bundle does not contain, and restored by the loader.
-  let escape = '';
-  if (bundle.includes('*/')) {
-    let n = 0;
-    while (bundle.includes(`*fetch-cgi-${n}/`)) n += 1;
-    escape = `*fetch-cgi-${n}/`;
-  }
-  const body = escape ? bundle.replaceAll('*/', escape) : bundle;
-  const loaderLines = LOADER.split('\n').length - 1;
-  const args = [JSON.stringify(build), JSON.stringify(escape), 1 + loaderLines + 1];
-  const loader = LOADER.replaceAll('%MARKER%', BUNDLE_MARKER)
-    .replace('%MARKER_LENGTH%', String(BUNDLE_MARKER.length + 2))
+  // The bundle's wrapper starts on line 3 (from 0), so stack traces give the file's own lines.
+  const loader = LOADER.split('\n')
+    .map((line) => line.trim())
+    .join(' ')
+    .trim()
+    .replaceAll('%FENCE%', BUNDLE_FENCE)
+    .replace('%FENCE_LENGTH%', String(BUNDLE_FENCE.length + 2))
     .replace('%GENERATIONS%', String(CACHE_GENERATIONS))
-    .replace('%ARGS%', args.join(', '));
-  return `${loader}${BUNDLE_MARKER}\n${body}\n*/\n`;
+    .replace('%ARGS%', `${JSON.stringify(build)}, 3`);
+  return `${loader}\n${BUNDLE_FENCE}\n(function (exports, require, module, __filename, __dirname) {\n${bundle}\n})\n`;
 }

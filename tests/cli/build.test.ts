@@ -65,7 +65,7 @@ describe('fetch-cgi build', () => {
     assert.ok(existsSync(join(cwd, 'app.cgi')));
     assert.equal(
       readFileSync(join(cwd, 'app.cgi'), 'utf8').split('\n')[0],
-      '#!/usr/bin/env -S node --eval=(m=>m.load(m.id))(new(module.constructor)(path.resolve(process.argv[1])))',
+      '#!/usr/bin/env -S node --eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).readFileSync(process.argv[1],`utf8`))',
     );
   });
 

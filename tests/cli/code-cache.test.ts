@@ -28,21 +28,20 @@ const uid = process.getuid?.() ?? 0;
 function runCgi(script: string, tmp: string, env: Record<string, string> = {}) {
   return spawnSync(script, {
     cwd: dirname(script),
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      TMPDIR: tmp,
-      GATEWAY_INTERFACE: 'CGI/1.1',
-      REQUEST_METHOD: 'GET',
-      SERVER_NAME: 'localhost',
-      SERVER_PORT: '80',
-      SERVER_PROTOCOL: 'HTTP/1.1',
-      SCRIPT_NAME: '/cgi-bin/app.cgi',
-      PATH_INFO: '/',
-      ...env,
-    },
+    env: { ...runCgi.environment, TMPDIR: tmp, ...env },
     encoding: 'utf8',
   });
 }
+runCgi.environment = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  GATEWAY_INTERFACE: 'CGI/1.1',
+  REQUEST_METHOD: 'GET',
+  SERVER_NAME: 'localhost',
+  SERVER_PORT: '80',
+  SERVER_PROTOCOL: 'HTTP/1.1',
+  SCRIPT_NAME: '/cgi-bin/app.cgi',
+  PATH_INFO: '/',
+};
 
 /** Builds an app answering `text` (its source padded to a fixed length) into `out`. */
 async function buildApp(dir: string, out: string, text: string): Promise<void> {
@@ -189,6 +188,42 @@ describe('the code cache of a built Node script', { concurrency: true }, () => {
       assert.ok(at, `${attempt}: no script location in ${run.stderr}`);
       const line = readFileSync(script, 'utf8').split('\n')[Number(at[1]) - 1] ?? '';
       assert.match(line, /throw new Error\("thrown on purpose"\)/, attempt);
+    }
+  });
+
+  test('runs the same as a module (node app.cgi, require()): the app once, its require() from its own folder', async () => {
+    const dir = tempDir('fetch-cgi-cache-test-');
+    const tmp = tempDir('fetch-cgi-cache-tmp-');
+    const elsewhere = tempDir('fetch-cgi-cache-cwd-');
+    writeFileSync(join(dir, 'data.cjs'), "module.exports = 'beside the script';\n");
+    writeFileSync(
+      join(dir, 'app.ts'),
+      [
+        'declare const require: (id: string) => string;',
+        "const name = './data.cjs';",
+        "process.stderr.write('app loaded\\n');",
+        'export default () => new Response(`${require(name)} ${__filename} ${__dirname}`);',
+        '',
+      ].join('\n'),
+    );
+    const script = join(dir, 'app.cgi');
+    assert.equal((await runCli(['build', join(dir, 'app.ts'), '-o', script])).code, 0);
+    const ways: [string, string[]][] = [
+      ['its shebang', [script]],
+      ['node app.cgi', [process.execPath, script]],
+      ['require()', [process.execPath, '-e', `require(${JSON.stringify(script)})`]],
+    ];
+    for (const [way, [command, ...args]] of ways) {
+      for (const attempt of ['first', 'second']) {
+        const run = spawnSync(command as string, args, {
+          cwd: elsewhere,
+          env: { ...runCgi.environment, TMPDIR: tmp },
+          encoding: 'utf8',
+        });
+        assert.equal(run.status, 0, `${way}, ${attempt}: ${run.stderr}`);
+        assert.equal(run.stderr, 'app loaded\n', `${way}, ${attempt}: the app ran once`);
+        assert.match(run.stdout, new RegExp(`\\r?\\n\\r?\\nbeside the script ${script} ${dir}$`), `${way}, ${attempt}`);
+      }
     }
   });
 
