@@ -18,7 +18,7 @@ export const LOADER_EVAL = '--eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).
 /**
  * The loader, CommonJS source written on one line: it compiles the bundle that follows it with
  * V8's code cache and runs it as a CommonJS module. Run by the shebang's `--eval`, it gets the
- * script's text and makes the module, `require` and path of the script itself; run as a module
+ * script's text and makes Node's `[eval]` module the script's; run as a module
  * (`node app.cgi`, `require()`), it reads the file, and the `return;` after it keeps the bundle
  * from running twice. Every step is on the path of each request, so it does the least it can:
  * the bundle is a slice of the text read once, and on a hit one stat of the script and one open,
@@ -35,14 +35,15 @@ export const LOADER_EVAL = '--eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).
 const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with V8's code cache (kept per user in the temp folder); rebuild with --no-code-cache for a plain bundle, or set FETCH_CGI_CODE_CACHE=0. */
 (function (build, lineOffset, text) {
   "use strict";
-  var fs = require("fs"), vm = require("vm"), file = __filename, own = module, ownRequire = require;
+  var fs = require("fs"), vm = require("vm"), file = __filename, folder;
   if (file === "[eval]") {
+    /* The [eval] module becomes the script's, so that its require() resolves from the script's folder. */
     file = require("path").resolve(process.argv[1]);
-    own = new module.constructor(file, null);
-    own.filename = file;
-    own.paths = module.constructor._nodeModulePaths(file.slice(0, file.lastIndexOf("/")) || "/");
-    ownRequire = require("module").createRequire(file);
+    module.id = module.filename = file;
+    module.path = file.slice(0, file.lastIndexOf("/")) || "/";
+    module.paths = module.constructor._nodeModulePaths(module.path);
   } else text = fs.readFileSync(file, "utf8");
+  folder = file.slice(0, file.lastIndexOf("/")) || "/";
   var source = text.slice(text.indexOf("\n%FENCE%\n") + %FENCE_LENGTH%);
   var uid = typeof process.getuid === "function" ? process.getuid() : -1, dir, cacheFile, id, cached, generation = 0;
   if (process.env.FETCH_CGI_CODE_CACHE !== "0" && uid !== -1) {
@@ -83,8 +84,8 @@ const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with
       });
       try {
         try { fs.mkdirSync(dir, { mode: 448 }); } catch (error) { if (error.code !== "EEXIST") throw error; }
-        var folder = fs.lstatSync(dir);
-        if (!folder.isDirectory() || folder.uid !== uid || (folder.mode & 63) !== 0) return;
+        var owner = fs.lstatSync(dir);
+        if (!owner.isDirectory() || owner.uid !== uid || (owner.mode & 63) !== 0) return;
         var temporary = cacheFile + "." + process.pid;
         var header = id + (fresh ? 1 : generation + 1) + "\n";
         fs.writeFileSync(temporary, Buffer.concat([Buffer.from(header, "latin1"), script.createCachedData()]), { mode: 384 });
@@ -99,7 +100,7 @@ const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with
       } catch (error) {}
     });
   }
-  script.runInThisContext().call(own.exports, own.exports, ownRequire, own, file, file.slice(0, file.lastIndexOf("/")) || "/");
+  script.runInThisContext().call(module.exports, module.exports, require, module, file, folder);
 })(%ARGS%, __filename === "[eval]" ? t : undefined);
 `;
 
