@@ -1,4 +1,4 @@
-import { read } from 'node:fs';
+import { nodeFs } from './node-fs.js';
 import type { BodyLength, BodySource } from './request-body.js';
 
 /** Bodies up to this size are read from fd 0 directly; larger ones through `process.stdin`. */
@@ -35,6 +35,6 @@ async function* directChunks(length: number): AsyncGenerator<Uint8Array> {
 
 function readStdin(buffer: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
-    read(0, buffer, 0, buffer.byteLength, null, (error, count) => (error ? reject(error) : resolve(count)));
+    nodeFs().read(0, buffer, 0, buffer.byteLength, null, (error, count) => (error ? reject(error) : resolve(count)));
   });
 }
