@@ -33,6 +33,8 @@ export class Exchange {
     readonly output: CgiOutput,
     readonly log: (text: string) => void,
     readonly lazy: boolean,
+    /** Settles when stderr is safe to write and the app may run (Bun checks it asynchronously). */
+    readonly ready?: Promise<void>,
   ) {
     this.#goneSignal = new Promise((resolve) => (this.#markGone = resolve));
     output.on('error', () => this.clientGone('epipe'));
@@ -80,6 +82,7 @@ export class Exchange {
       parts = requestParts(this.env, this.options);
     } catch (error) {
       if (!(error instanceof CgiEnvError)) throw error;
+      if (this.ready) await this.ready;
       this.log(error.message);
       return this.#sendPlain(error.status, EXIT.ok);
     }
@@ -98,6 +101,8 @@ export class Exchange {
     let response: Response;
     let head: string;
     let body: ResponseParts;
+    // Awaited this late so that the check overlaps the work above.
+    if (this.ready) await this.ready;
     try {
       const result = await Promise.race([this.#call(request, appEnv), this.#goneSignal]);
       if (this.gone) return this.#goneCode();

@@ -87,3 +87,37 @@ export function drained(output: CgiOutput, signal: AbortSignal | undefined): Pro
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+type Listener = (...args: unknown[]) => void;
+
+/** The events side of a hand-made {@link CgiOutput}: its on, once and removeListener, and emit. */
+export function outputEvents(): Pick<CgiOutput, 'on' | 'once' | 'removeListener'> & {
+  emit(event: string, ...args: unknown[]): void;
+} {
+  const listeners = new Map<string, Listener[]>();
+  const add = (event: string, listener: Listener, once: boolean) => {
+    const wrapped: Listener = once
+      ? (...args) => {
+          remove(event, wrapped);
+          listener(...args);
+        }
+      : listener;
+    (wrapped as { original?: Listener }).original = listener;
+    listeners.set(event, [...(listeners.get(event) ?? []), wrapped]);
+  };
+  const remove = (event: string, listener: Listener) => {
+    const list = listeners.get(event) ?? [];
+    listeners.set(
+      event,
+      list.filter((item) => item !== listener && (item as { original?: Listener }).original !== listener),
+    );
+  };
+  return {
+    emit(event, ...args) {
+      for (const listener of listeners.get(event) ?? []) listener(...args);
+    },
+    on: (event, listener) => add(event, listener, false),
+    once: (event, listener) => add(event, listener, true),
+    removeListener: (event, listener) => remove(event, listener),
+  };
+}

@@ -1,6 +1,8 @@
-import { closeSync, fstatSync, openSync, type Stats, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { bunOutput, bunStderrIsOutput } from './bun-output.js';
 import { redirectNativeConsole } from './native-console.js';
-import type { CgiOutput } from './output.js';
+import { nodeFs } from './node-fs.js';
+import { type CgiOutput, outputEvents } from './output.js';
 
 /** What serveCgi needs from the process when it runs on the process's own streams. */
 export interface ProcessIo {
@@ -15,9 +17,9 @@ export interface ProcessIo {
    * goes on: Apache prefork and fcgiwrap wait for stderr to close too.
    */
   detach(): void;
+  /** Set when the bridge must wait before the app runs: Bun checks stderr asynchronously. */
+  ready?: Promise<void>;
 }
-
-type Listener = (...args: unknown[]) => void;
 
 /**
  * Takes over the process's stdout for the CGI response. The response goes to fd 1 with
@@ -26,12 +28,15 @@ type Listener = (...args: unknown[]) => void;
  * a stream that writes to stderr. SIGTERM after the response no longer kills background work.
  */
 export function takeOverProcessIo(): ProcessIo {
+  const onBun = 'Bun' in globalThis;
   // mini_httpd makes stderr the same pipe as stdout: diagnostics (and stack traces) would land
   // in the response, so they go nowhere instead.
-  if (sameFile(2, 1, 0)) pointAtDevNull(2);
+  let ready: Promise<void> | undefined;
+  if (onBun) ready = bunStderrIsOutput().then((same) => (same ? pointAtDevNull(2) : undefined));
+  else if (sameFile(2, 1, 0)) pointAtDevNull(2);
   // Bun and Deno build process.stdout eagerly when it is so much as looked at (~10 ms) and
-  // write console output natively; there the response uses blocking writes only.
-  const nodeStdio = !('Bun' in globalThis) && !('Deno' in globalThis);
+  // write console output natively; there the response uses blocking writes (Bun: Bun.write).
+  const nodeStdio = !onBun && !('Deno' in globalThis);
   const stdout = nodeStdio ? lazyStdout() : nativeStdout();
   let done = false;
   let terminate: () => void = noop;
@@ -40,7 +45,8 @@ export function takeOverProcessIo(): ProcessIo {
     if (!done) terminate();
   });
   return {
-    output: hybridOutput(stdout),
+    ...(ready ? { ready } : {}),
+    output: onBun ? bunOutput() : hybridOutput(stdout),
     onTerminate(listener) {
       terminate = listener;
     },
@@ -55,7 +61,7 @@ export function takeOverProcessIo(): ProcessIo {
       const fds = sameFile(0, 1) ? [0, 1, 2] : [1, 2];
       for (const fd of fds) {
         // A terminal (or /dev/null already) holds no response open; node:tty would cost a start-up.
-        if (!fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
+        if (!nodeFs().fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
       }
     },
   };
@@ -117,27 +123,7 @@ function nativeStdout(): undefined {
  * writes move data through a pipe about twice as fast as blocking ones (see writeStreamed).
  */
 function hybridOutput(stdout: (() => StdoutStream) | undefined): CgiOutput {
-  const listeners = new Map<string, Listener[]>();
-  const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
-  };
-  const add = (event: string, listener: Listener, once: boolean) => {
-    const wrapped: Listener = once
-      ? (...args) => {
-          remove(event, wrapped);
-          listener(...args);
-        }
-      : listener;
-    (wrapped as { original?: Listener }).original = listener;
-    listeners.set(event, [...(listeners.get(event) ?? []), wrapped]);
-  };
-  const remove = (event: string, listener: Listener) => {
-    const list = listeners.get(event) ?? [];
-    listeners.set(
-      event,
-      list.filter((item) => item !== listener && (item as { original?: Listener }).original !== listener),
-    );
-  };
+  const { emit, ...events } = outputEvents();
   let writes = 0;
   let failed: unknown;
   let streamed: StdoutStream | undefined;
@@ -177,9 +163,7 @@ function hybridOutput(stdout: (() => StdoutStream) | undefined): CgiOutput {
       // Blocking writes are done when they return: nothing to wait for, not even a tick.
       else finish();
     },
-    on: (event, listener) => add(event, listener as Listener, false),
-    once: (event, listener) => add(event, listener, true),
-    removeListener: (event, listener) => remove(event, listener),
+    ...events,
   };
 }
 
@@ -198,7 +182,7 @@ function writeStreamed(
   let written = 0;
   if (stdout.stream.writableLength === 0) {
     try {
-      written = writeSync(1, bytes);
+      written = nodeFs().writeSync(1, bytes);
     } catch {
       // EAGAIN (a full pipe) or a broken one: the stream's own write deals with both.
     }
@@ -215,9 +199,10 @@ function writeStreamed(
  * the app opens later can land on it and receive stray output.
  */
 function pointAtDevNull(fd: number): void {
-  closeSync(fd);
-  const reopened = openSync('/dev/null', fd === 0 ? 'r' : 'w');
-  if (reopened !== fd) closeSync(reopened);
+  const fs = nodeFs();
+  fs.closeSync(fd);
+  const reopened = fs.openSync('/dev/null', fd === 0 ? 'r' : 'w');
+  if (reopened !== fd) fs.closeSync(reopened);
 }
 
 /** Whether `fd` is the same pipe or socket as one of `others` (never a terminal). */
@@ -232,7 +217,7 @@ function sameFile(fd: number, ...others: number[]): boolean {
 
 function statOf(fd: number): Stats | undefined {
   try {
-    return fstatSync(fd);
+    return nodeFs().fstatSync(fd);
   } catch {
     return undefined;
   }
@@ -243,7 +228,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   let offset = 0;
   while (offset < bytes.byteLength) {
     try {
-      offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+      offset += nodeFs().writeSync(fd, bytes, offset, bytes.byteLength - offset);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       // The server left the descriptor non-blocking: wait for it to drain.

@@ -94,7 +94,7 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
     installLightFetch({ request: CgiRequest, response: CgiResponse, headers: CgiHeaders, unwrap: unwrapRequest });
   else alignBunResponse();
   const io = ownProcess ? takeOverProcessIo() : undefined;
-  const exchange = new Exchange(app, env, options, io?.output ?? (options.stdout as CgiOutput), log, lazy);
+  const exchange = new Exchange(app, env, options, io?.output ?? (options.stdout as CgiOutput), log, lazy, io?.ready);
   io?.onTerminate(() => exchange.clientGone('sigterm'));
   if (ownProcess) {
     process.on('uncaughtException', (error) => exchange.crash(error).then(exit));

@@ -9,6 +9,7 @@ import { buildScript } from '../src/cli/build.js';
 import type { CgiEnv } from '../src/types.js';
 import { cgiEnv } from './helpers/envdump.js';
 import { downloadChunk } from './fixtures/process-app.js';
+import { assertInstalled, testRuntimes } from './frameworks/runtimes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-process-'));
 const helloScript = join(dir, 'hello.cgi');
@@ -62,6 +63,49 @@ const waitFor = async (predicate: () => boolean, ms: number) => {
   }
   return predicate();
 };
+
+/**
+ * Streams `chunks` numbered 64 KiB chunks out of the fixture and checks them by SHA-256.
+ * `stallEveryMs` pauses the reading side that often, so the pipe fills and the script's writes
+ * go part to the descriptor, part through the stream, and wait for drain.
+ */
+async function download(chunks: number, stallEveryMs?: number, script = fixtureScript): Promise<void> {
+  const expected = createHash('sha256');
+  for (let index = 0; index < chunks; index += 1) expected.update(downloadChunk(index));
+  const child = start(script, { PATH_INFO: '/download', QUERY_STRING: `chunks=${chunks}` });
+  const received = createHash('sha256');
+  let headSeen = false;
+  let pending = Buffer.alloc(0);
+  let bodyBytes = 0;
+  let stalls = 0;
+  const stall = stallEveryMs
+    ? setInterval(() => {
+        stalls += 1;
+        child.stdout?.pause();
+        setTimeout(() => child.stdout?.resume(), stallEveryMs / 2);
+      }, stallEveryMs)
+    : undefined;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    if (headSeen) {
+      received.update(chunk);
+      bodyBytes += chunk.length;
+      return;
+    }
+    pending = Buffer.concat([pending, chunk]);
+    const end = pending.indexOf('\r\n\r\n');
+    if (end === -1) return;
+    headSeen = true;
+    assert.equal(pending.subarray(0, end).toString(), 'Status: 200 OK\r\nContent-Type: application/octet-stream');
+    received.update(pending.subarray(end + 4));
+    bodyBytes += pending.length - end - 4;
+  });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(stall);
+  assert.equal(code, 0);
+  assert.equal(bodyBytes, chunks * 64 * 1024);
+  assert.equal(received.digest('hex'), expected.digest('hex'));
+  if (stallEveryMs) assert.ok(stalls > 3, `the reader stalled only ${stalls} times`);
+}
 
 describe('the built example app as a CGI process', () => {
   test('answers a GET on its raw stdout, exit code 0, nothing on stderr', async () => {
@@ -166,49 +210,6 @@ describe('a CGI process: bodies', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(headAndBody(result.stdout).body.toString(), `${size} ${hash.digest('hex')}`);
   });
-
-  /**
-   * Streams `chunks` numbered 64 KiB chunks out of the fixture and checks them by SHA-256.
-   * `stallEveryMs` pauses the reading side that often, so the pipe fills and the script's writes
-   * go part to the descriptor, part through the stream, and wait for drain.
-   */
-  async function download(chunks: number, stallEveryMs?: number): Promise<void> {
-    const expected = createHash('sha256');
-    for (let index = 0; index < chunks; index += 1) expected.update(downloadChunk(index));
-    const child = start(fixtureScript, { PATH_INFO: '/download', QUERY_STRING: `chunks=${chunks}` });
-    const received = createHash('sha256');
-    let headSeen = false;
-    let pending = Buffer.alloc(0);
-    let bodyBytes = 0;
-    let stalls = 0;
-    const stall = stallEveryMs
-      ? setInterval(() => {
-          stalls += 1;
-          child.stdout?.pause();
-          setTimeout(() => child.stdout?.resume(), stallEveryMs / 2);
-        }, stallEveryMs)
-      : undefined;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (headSeen) {
-        received.update(chunk);
-        bodyBytes += chunk.length;
-        return;
-      }
-      pending = Buffer.concat([pending, chunk]);
-      const end = pending.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      headSeen = true;
-      assert.equal(pending.subarray(0, end).toString(), 'Status: 200 OK\r\nContent-Type: application/octet-stream');
-      received.update(pending.subarray(end + 4));
-      bodyBytes += pending.length - end - 4;
-    });
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearInterval(stall);
-    assert.equal(code, 0);
-    assert.equal(bodyBytes, chunks * 64 * 1024);
-    assert.equal(received.digest('hex'), expected.digest('hex'));
-    if (stallEveryMs) assert.ok(stalls > 3, `the reader stalled only ${stalls} times`);
-  }
 
   test('a 100 MiB download leaves the process intact (SHA-256), stdout drained before exit', async () => {
     await download(1600);
@@ -340,5 +341,79 @@ describe('a CGI process: the process around the response', () => {
     assert.equal(await exited, 143);
     assert.equal(stderr.trim().split('\n').length, 1);
     assert.match(stderr, /SIGTERM/);
+  });
+});
+
+describe('a CGI process on Bun, whose response goes through Bun.write', () => {
+  const bun = testRuntimes.find((runtime) => runtime.runtime === 'bun');
+  const bunScript = join(dir, 'app-bun.cgi');
+  before(async () => {
+    assert.ok(bun);
+    assertInstalled(bun);
+    await buildScript({
+      entry: new URL('./fixtures/process-app.ts', import.meta.url).pathname,
+      outfile: bunScript,
+      runtime: 'bun',
+      node: bun.binary,
+    });
+  });
+
+  test('answers, with stray console output on stderr, never in the response', async () => {
+    const result = await finish(start(bunScript, { PATH_INFO: '/console' }));
+    assert.equal(result.stdout.toString(), 'Status: 200 OK\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\nclean');
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /stray log\n/);
+  });
+
+  test('with stderr on the stdout pipe (mini_httpd), diagnostics never reach the response', async () => {
+    for (const [path, expected] of [
+      ['/throw-later', /^Status: 500 Internal Server Error\r\n[^]*\r\n\r\nInternal Server Error$/],
+      ['/console', /^Status: 200 OK\r\n[^]*\r\n\r\nclean$/],
+    ] as const) {
+      const child = spawn('/bin/sh', ['-c', 'exec "$0" 2>&1', bunScript], {
+        env: serverEnv({ PATH_INFO: path }),
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      assert.match((await finish(child)).stdout.toString(), expected, path);
+    }
+  });
+
+  test('an exception thrown later in a callback gives a 500, the stack on stderr only', async () => {
+    const result = await finish(start(bunScript, { PATH_INFO: '/throw-later' }));
+    assert.equal(result.code, 1);
+    assert.match(result.stdout.toString(), /^Status: 500 Internal Server Error\r\n[^]*\r\n\r\nInternal Server Error$/);
+    assert.match(result.stderr, /late failure with secret=hunter2/);
+  });
+
+  test('a 32 MiB download to a reader that keeps stalling arrives intact, in order', async () => {
+    await download(512, 10, bunScript);
+  });
+
+  test('a reader that closes stdout early ends the process quietly and promptly', async () => {
+    const child = start(bunScript, { PATH_INFO: '/download', QUERY_STRING: 'chunks=100000' });
+    child.stdin?.end();
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise((resolve) => child.stdout?.once('data', resolve));
+    const closedAt = Date.now();
+    child.stdout?.destroy();
+    const code = await exited;
+    assert.ok(Date.now() - closedAt < 2000, 'gone within 2 s');
+    assert.equal(code, 0);
+    assert.equal(stderr, '');
+  });
+
+  test('a small upload reaches the app intact', async () => {
+    const body = Buffer.from('x'.repeat(5000));
+    const result = await finish(
+      start(bunScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: String(body.length) }),
+      body,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      headAndBody(result.stdout).body.toString(),
+      `${body.length} ${createHash('sha256').update(body).digest('hex')}`,
+    );
   });
 });
