@@ -107,6 +107,22 @@ async function download(chunks: number, stallEveryMs?: number, script = fixtureS
   if (stallEveryMs) assert.ok(stalls > 3, `the reader stalled only ${stalls} times`);
 }
 
+/** Closes the reading end after the first bytes of a long download, as a client that goes away. */
+async function closeEarly(script: string): Promise<void> {
+  const child = start(script, { PATH_INFO: '/download', QUERY_STRING: 'chunks=100000' });
+  child.stdin?.end();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise((resolve) => child.stdout?.once('data', resolve));
+  const closedAt = Date.now();
+  child.stdout?.destroy();
+  const code = await exited;
+  assert.ok(Date.now() - closedAt < 2000, 'gone within 2 s');
+  assert.equal(code, 0);
+  assert.equal(stderr, '');
+}
+
 describe('the built example app as a CGI process', () => {
   test('answers a GET on its raw stdout, exit code 0, nothing on stderr', async () => {
     const result = await finish(
@@ -311,18 +327,7 @@ describe('a CGI process: the process around the response', () => {
   });
 
   test('a reader that closes stdout early ends the process quietly and promptly', async () => {
-    const child = start(fixtureScript, { PATH_INFO: '/download', QUERY_STRING: 'chunks=100000' });
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await new Promise((resolve) => child.stdout?.once('data', resolve));
-    const closedAt = Date.now();
-    child.stdout?.destroy();
-    const code = await exited;
-    assert.ok(Date.now() - closedAt < 2000, 'gone within 2 s');
-    assert.equal(code, 0);
-    assert.equal(stderr, '');
+    await closeEarly(fixtureScript);
   });
 
   test('SIGTERM in the middle of a response ends the process with one line on stderr', async () => {
@@ -390,18 +395,7 @@ describe('a CGI process on Bun, whose response goes through Bun.write', () => {
   });
 
   test('a reader that closes stdout early ends the process quietly and promptly', async () => {
-    const child = start(bunScript, { PATH_INFO: '/download', QUERY_STRING: 'chunks=100000' });
-    child.stdin?.end();
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await new Promise((resolve) => child.stdout?.once('data', resolve));
-    const closedAt = Date.now();
-    child.stdout?.destroy();
-    const code = await exited;
-    assert.ok(Date.now() - closedAt < 2000, 'gone within 2 s');
-    assert.equal(code, 0);
-    assert.equal(stderr, '');
+    await closeEarly(bunScript);
   });
 
   test('a small upload reaches the app intact', async () => {

@@ -5,25 +5,14 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { shebangFor } from '../../src/cli/build.js';
 import { assertInstalled, testRuntimes } from '../frameworks/runtimes.js';
-import { cleanEnv, root, runCli, tempDir } from './helpers.js';
+import { cleanEnv, root, runCli, SERVER_ENV, tempDir } from './helpers.js';
 
 /** Runs a built script as a CGI server would: a minimal environment, nothing else. */
 function runCgi(script: string, env: Record<string, string>, input = '') {
   return spawnSync(script, {
     cwd: dirname(script),
     input,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      GATEWAY_INTERFACE: 'CGI/1.1',
-      REQUEST_METHOD: 'GET',
-      SERVER_NAME: 'localhost',
-      SERVER_PORT: '80',
-      SERVER_PROTOCOL: 'HTTP/1.1',
-      REMOTE_ADDR: '127.0.0.1',
-      QUERY_STRING: '',
-      SCRIPT_NAME: '/cgi-bin/app.cgi',
-      ...env,
-    },
+    env: { ...SERVER_ENV, REMOTE_ADDR: '127.0.0.1', QUERY_STRING: '', ...env },
     encoding: 'utf8',
   });
 }

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, SERVER_ENV, tempDir } from './helpers.js';
 import { CACHE_GENERATIONS } from '../../src/cli/code-cache.js';
 
 /**
@@ -28,20 +28,10 @@ const uid = process.getuid?.() ?? 0;
 function runCgi(script: string, tmp: string, env: Record<string, string> = {}) {
   return spawnSync(script, {
     cwd: dirname(script),
-    env: { ...runCgi.environment, TMPDIR: tmp, ...env },
+    env: { ...SERVER_ENV, PATH_INFO: '/', TMPDIR: tmp, ...env },
     encoding: 'utf8',
   });
 }
-runCgi.environment = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  GATEWAY_INTERFACE: 'CGI/1.1',
-  REQUEST_METHOD: 'GET',
-  SERVER_NAME: 'localhost',
-  SERVER_PORT: '80',
-  SERVER_PROTOCOL: 'HTTP/1.1',
-  SCRIPT_NAME: '/cgi-bin/app.cgi',
-  PATH_INFO: '/',
-};
 
 /** Builds an app answering `text` (its source padded to a fixed length) into `out`. */
 async function buildApp(dir: string, out: string, text: string): Promise<void> {
@@ -217,7 +207,7 @@ describe('the code cache of a built Node script', { concurrency: true }, () => {
       for (const attempt of ['first', 'second']) {
         const run = spawnSync(command as string, args, {
           cwd: elsewhere,
-          env: { ...runCgi.environment, TMPDIR: tmp },
+          env: { ...SERVER_ENV, PATH_INFO: '/', TMPDIR: tmp },
           encoding: 'utf8',
         });
         assert.equal(run.status, 0, `${way}, ${attempt}: ${run.stderr}`);

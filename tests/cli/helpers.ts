@@ -22,6 +22,17 @@ export function writeScript(path: string, text: string): string {
   return path;
 }
 
+/** What a web server passes a CGI script for `GET /cgi-bin/app.cgi`, and PATH: nothing of ours. */
+export const SERVER_ENV: Readonly<Record<string, string>> = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  GATEWAY_INTERFACE: 'CGI/1.1',
+  REQUEST_METHOD: 'GET',
+  SERVER_NAME: 'localhost',
+  SERVER_PORT: '80',
+  SERVER_PROTOCOL: 'HTTP/1.1',
+  SCRIPT_NAME: '/cgi-bin/app.cgi',
+};
+
 /** An environment without the variables that slow node down or leak into children. */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
