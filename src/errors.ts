@@ -31,6 +31,18 @@ export class CgiBodyError extends Error {
   }
 }
 
+/** stdin failed while the body was read. */
+export const bodyUnreadable = (cause: unknown) =>
+  new CgiBodyError('request body could not be read from stdin', 400, { cause });
+
+/** stdin ended before CONTENT_LENGTH bytes. */
+export const bodyEndedEarly = (received: number, length: number) =>
+  new CgiBodyError(`request body ended after ${received} of ${length} bytes (CONTENT_LENGTH)`, 400);
+
+/** A body read to EOF grew past the limit. */
+export const bodyTooLarge = (maxBodySize: number) =>
+  new CgiBodyError(`request body larger than the ${maxBodySize}-byte limit`, 413);
+
 /** A CGI script's output is not a valid CGI response (RFC 3875 section 6). */
 export class CgiResponseError extends Error {
   override name = 'CgiResponseError';

@@ -1,4 +1,5 @@
-import { CgiBodyError, CgiEnvError } from './errors.js';
+import { bodyEndedEarly, bodyTooLarge, bodyUnreadable, CgiEnvError } from './errors.js';
+import { isNodeReadable, readableBody } from './readable-body.js';
 import type { CgiEnv } from './types.js';
 
 /** Where body bytes come from: `process.stdin`, any Readable, a web stream, or an array in tests. */
@@ -63,22 +64,18 @@ export class BodyChunks {
     try {
       next = await this.#chunks.next();
     } catch (cause) {
-      throw new CgiBodyError('request body could not be read from stdin', 400, { cause });
+      throw bodyUnreadable(cause);
     }
     if (next.done) {
       if (this.length === 'eof') return null;
-      throw new CgiBodyError(
-        `request body ended after ${this.#received} of ${this.length} bytes (CONTENT_LENGTH)`,
-        400,
-      );
+      throw bodyEndedEarly(this.#received, this.length);
     }
     const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     if (this.#received + chunk.byteLength <= this.#limit) {
       this.#received += chunk.byteLength;
       return chunk;
     }
-    if (this.length === 'eof')
-      throw new CgiBodyError(`request body larger than the ${this.maxBodySize}-byte limit`, 413);
+    if (this.length === 'eof') throw bodyTooLarge(this.maxBodySize);
     const rest = chunk.subarray(0, this.#limit - this.#received);
     this.#received = this.#limit;
     return rest;
@@ -86,9 +83,10 @@ export class BodyChunks {
 }
 
 /**
- * A web stream of the request body (see {@link BodyChunks}), pulled only as the app reads it, so
- * a slow app never buffers the upload. `onRead` is called when the stream is first read or
- * cancelled: from then on the body counts as used.
+ * A web stream of the request body (see {@link BodyChunks}), read only as the app reads it, so
+ * a slow app never buffers the upload; a Node Readable (`process.stdin`) feeds it in push mode
+ * (see `readableBody`). `onRead` is called when the stream is first read or cancelled: from
+ * then on the body counts as used.
  */
 export function readRequestBody(
   input: BodySource,
@@ -96,6 +94,7 @@ export function readRequestBody(
   maxBodySize: number,
   onRead?: () => void,
 ): ReadableStream<Uint8Array> {
+  if (isNodeReadable(input)) return readableBody(input, length, maxBodySize, onRead);
   const chunks = new BodyChunks(input, length, maxBodySize);
   return new ReadableStream<Uint8Array>(
     {
