@@ -19,7 +19,7 @@ import { startupVariants } from './variants.js';
 const quick = process.env['BENCH_QUICK'] === '1';
 const settings = quick
   ? { runs: 10, warmup: 2, rssRuns: 3, wrkSeconds: 2, streamBytes: 64 * 2 ** 20, streamRepeats: 1 }
-  : { runs: 80, warmup: 5, rssRuns: 20, wrkSeconds: 10, streamBytes: 2 ** 30, streamRepeats: 5 };
+  : { runs: 120, warmup: 5, rssRuns: 20, wrkSeconds: 10, streamBytes: 2 ** 30, streamRepeats: 9 };
 
 const started = Date.now();
 // Two cores: anything else running skews every number. Recorded per phase, shown in the report.
