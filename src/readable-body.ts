@@ -1,4 +1,5 @@
-import { bodyEndedEarly, bodyTooLarge, bodyUnreadable } from './errors.js';
+import { BodyBudget } from './body-budget.js';
+import { bodyUnreadable } from './errors.js';
 
 /** The little of a Node `Readable` (such as `process.stdin`) a body is read from in push mode. */
 export interface NodeReadable {
@@ -33,8 +34,7 @@ export function readableBody(
   maxBodySize: number,
   onRead?: () => void,
 ): ReadableStream<Uint8Array> {
-  const limit = length === 'eof' ? maxBodySize : length;
-  let received = 0;
+  const budget = new BodyBudget(length, maxBodySize);
   let listening = false;
   let done = false;
   let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -49,29 +49,28 @@ export function readableBody(
     stop();
     controller.error(error);
   };
+  const finish = () => {
+    stop();
+    controller.close();
+  };
   const onData = (data: Uint8Array | string) => {
     if (done) return;
-    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-    if (received + chunk.byteLength > limit) {
-      if (length === 'eof') return fail(bodyTooLarge(maxBodySize));
-      controller.enqueue(chunk.subarray(0, limit - received));
-      received = limit;
-    } else {
-      received += chunk.byteLength;
-      controller.enqueue(chunk);
+    try {
+      controller.enqueue(budget.take(data));
+    } catch (error) {
+      return fail(error);
     }
-    if (length !== 'eof' && received === limit) {
-      stop();
-      controller.close();
-    } else if ((controller.desiredSize ?? 0) <= -READ_AHEAD) {
-      input.pause();
-    }
+    if (budget.complete) finish();
+    else if ((controller.desiredSize ?? 0) <= -READ_AHEAD) input.pause();
   };
   const onEnd = () => {
     if (done) return;
-    if (length !== 'eof') return fail(bodyEndedEarly(received, length));
-    stop();
-    controller.close();
+    try {
+      budget.end();
+    } catch (error) {
+      return fail(error);
+    }
+    finish();
   };
   const onError = (cause: unknown) => {
     if (!done) fail(bodyUnreadable(cause));

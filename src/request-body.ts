@@ -1,4 +1,5 @@
-import { bodyEndedEarly, bodyTooLarge, bodyUnreadable, CgiEnvError } from './errors.js';
+import { BodyBudget } from './body-budget.js';
+import { bodyUnreadable, CgiEnvError } from './errors.js';
 import { isNodeReadable, readableBody } from './readable-body.js';
 import type { CgiEnv } from './types.js';
 
@@ -39,21 +40,20 @@ export function requestBodyLength(env: CgiEnv, method: string, maxBodySize: numb
  * past `maxBodySize`.
  */
 export class BodyChunks {
-  #received = 0;
   #chunks: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array | string> | undefined;
-  readonly #limit: number;
+  readonly #budget: BodyBudget;
 
   constructor(
     readonly input: BodySource,
-    readonly length: number | 'eof',
-    readonly maxBodySize: number,
+    length: number | 'eof',
+    maxBodySize: number,
   ) {
-    this.#limit = length === 'eof' ? maxBodySize : length;
+    this.#budget = new BodyBudget(length, maxBodySize);
   }
 
   /** Whether every byte of a known length was read. */
   get complete(): boolean {
-    return this.length !== 'eof' && this.#received === this.length;
+    return this.#budget.complete;
   }
 
   async next(): Promise<Uint8Array | null> {
@@ -66,19 +66,9 @@ export class BodyChunks {
     } catch (cause) {
       throw bodyUnreadable(cause);
     }
-    if (next.done) {
-      if (this.length === 'eof') return null;
-      throw bodyEndedEarly(this.#received, this.length);
-    }
-    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-    if (this.#received + chunk.byteLength <= this.#limit) {
-      this.#received += chunk.byteLength;
-      return chunk;
-    }
-    if (this.length === 'eof') throw bodyTooLarge(this.maxBodySize);
-    const rest = chunk.subarray(0, this.#limit - this.#received);
-    this.#received = this.#limit;
-    return rest;
+    if (!next.done) return this.#budget.take(next.value);
+    this.#budget.end();
+    return null;
   }
 }
 
