@@ -38,6 +38,9 @@ export function forbidsBody(status: number, method?: string): boolean {
 export function responseParts(response: Response): ResponseParts {
   const light = lightResponseParts(response);
   if (light) return light;
+  // The body first: a lazy response (srvx's, which h3 returns) lists the Content-Type its body
+  // implies only once it has built the real Response, which reading the body does.
+  const body = response.body;
   const fields: [string, string][] = [];
   for (const [name, value] of response.headers) if (name !== 'set-cookie') fields.push([name, value]);
   return {
@@ -45,7 +48,7 @@ export function responseParts(response: Response): ResponseParts {
     statusText: response.statusText ?? '',
     fields,
     cookies: setCookies(response.headers),
-    body: response.body,
+    body,
   };
 }
 

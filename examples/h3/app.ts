@@ -9,6 +9,9 @@ const app = new H3();
 
 app.get('/', () => html`<h1>Hello from h3</h1>`);
 
+// A plain string: h3 answers it as text/plain, as `new Response(string)` would.
+app.get('/text', () => 'Hello from h3 as text');
+
 app.get('/hello/:name', (event) => ({
   name: getRouterParam(event, 'name') ?? null,
   query: getQuery(event).q ?? null,

@@ -31,6 +31,9 @@ const Page: FC<{ title: string; items: string[] }> = ({ title, items }) => (
 
 app.get('/', (c) => c.html(<Page title="Hello from Hono" items={['jsx', 'validators', 'streaming']} />));
 
+// A body with no type of its own: the response says what `new Response(string)` implies.
+app.get('/text', (c) => c.body('Hello from Hono as text'));
+
 app.get('/hello/:name', (c) =>
   c.json({
     name: c.req.param('name'),

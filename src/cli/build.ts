@@ -51,6 +51,7 @@ const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ownIndex = resolve(here, '..', `index${ext}`);
 const ownServeCgi = resolve(here, '..', `serve-cgi${ext}`);
 const ownHono = resolve(here, '..', `hono${ext}`);
+const ownBunAlign = resolve(here, '..', `bun-align${ext}`);
 const BARE_BUILTIN = new RegExp(
   `^(${builtinModules
     .filter((name) => !name.startsWith('_'))
@@ -147,11 +148,13 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
       // Deno resolves Node's builtins only with the `node:` prefix.
       if (options.runtime === 'deno')
         build.onResolve({ filter: BARE_BUILTIN }, (args) => ({ path: `node:${args.path}`, external: true }));
-      // The entry runs for its effects even under a package.json with "sideEffects": false.
-      build.onResolve({ filter: new RegExp(`^${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }, () => ({
-        path: entry,
-        sideEffects: true,
-      }));
+      // The entry (and Bun's alignment) run for their effects even under "sideEffects": false.
+      for (const path of [entry, ownBunAlign]) {
+        build.onResolve({ filter: new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }, () => ({
+          path,
+          sideEffects: true,
+        }));
+      }
     },
   };
   const cwd = dirname(entry);
@@ -211,9 +214,12 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
   }
 
   const label = JSON.stringify(basename(entry));
+  // On Bun, before anything of the app's is evaluated (see bun-align.ts).
+  const first = options.runtime === 'bun' ? `import ${JSON.stringify(ownBunAlign)};\n` : '';
   const wrapper = selfServing
-    ? `import ${spec};`
-    : [
+    ? `${first}import ${spec};`
+    : first +
+      [
         `import app from ${spec};`,
         `import { serveCgi } from 'fetch-cgi';`,
         `if (typeof app === 'function' || typeof app?.fetch === 'function') serveCgi(app);`,

@@ -43,6 +43,17 @@ function parsed(answer: Answer): unknown {
   }
 }
 
+/** What a standard `new Response(string)` says it is: every runtime's scripts must say the same. */
+const IMPLIED_TEXT = new Response('').headers.get('content-type');
+
+/** A plain-string route's answer: the text, typed as `new Response(string)` types it. */
+async function checkPlainText(send: Send, path: string, text: string): Promise<void> {
+  const answer = await send(path);
+  assert.equal(answer.status, 200);
+  assert.equal(answer.text, text);
+  assert.equal(answer.headers.get('content-type'), IMPLIED_TEXT, `Content-Type of ${path}`);
+}
+
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; !check(); await sleep(25)) if (Date.now() > deadline) return false;
   return true;
@@ -57,6 +68,8 @@ export const frameworks: readonly Framework[] = [
       assert.equal(page.status, 200);
       assert.equal(page.headers.get('content-type'), 'text/html; charset=UTF-8');
       assert.match(page.text, /^<html><body><h1>Hello from Hono<\/h1><ul><li>jsx<\/li>/);
+
+      await checkPlainText(send, '/text', 'Hello from Hono as text');
 
       const hello = await send('/hello/ada?q=x%20y');
       assert.equal(hello.headers.get('content-type'), 'application/json');
@@ -102,6 +115,7 @@ export const frameworks: readonly Framework[] = [
       const page = await send('/');
       assert.equal(page.headers.get('content-type'), 'text/html');
       assert.equal(page.text, '<h1>Hello from itty-router</h1>');
+      // No plain-string route: AutoRouter's formatter sends a returned string as JSON.
       const hello = await send('/hello/ada?q=1');
       assert.equal(hello.headers.get('content-type'), 'application/json; charset=utf-8');
       const body = parsed(hello) as { name: string; query: string; server: unknown };
@@ -120,6 +134,8 @@ export const frameworks: readonly Framework[] = [
       const page = await send('/');
       assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
       assert.equal(page.text, '<h1>Hello from h3</h1>');
+      // h3 hands back srvx's lazy response, whose headers list the implied type only once built.
+      await checkPlainText(send, '/text', 'Hello from h3 as text');
       const hello = await send('/hello/ada?q=1');
       assert.equal(hello.headers.get('content-type'), 'application/json;charset=UTF-8');
       assert.deepEqual(parsed(hello), { name: 'ada', query: '1', server: null });
@@ -160,10 +176,9 @@ export const frameworks: readonly Framework[] = [
     name: 'workers',
     entry: 'examples/workers/app.ts',
     async check(send) {
-      const hello = await send('/');
-      assert.equal(hello.text, 'Hello from a fetch module\n');
       // What `new Response(string)` implies, on every runtime (Bun leaves it out of `headers`).
-      assert.equal(hello.headers.get('content-type'), 'text/plain;charset=UTF-8');
+      await checkPlainText(send, '/', 'Hello from a fetch module\n');
+      await checkBodyKinds(send);
       const env = await send('/env');
       assert.equal(env.headers.get('content-type'), 'application/json');
       assert.equal((parsed(env) as { method: string }).method, 'GET');
@@ -173,3 +188,32 @@ export const frameworks: readonly Framework[] = [
     },
   },
 ];
+
+/**
+ * Bodies of every kind that implies a Content-Type answer with the type and bytes a standard
+ * Response made in this process gives (a form's boundary differs each time: its body must parse).
+ */
+async function checkBodyKinds(send: Send): Promise<void> {
+  const standard = {
+    '/kinds/params': new Response(new URLSearchParams({ a: '1', b: 'two words' })),
+    '/kinds/blob': new Response(new Blob(['<svg/>'], { type: 'image/svg+xml' })),
+    '/kinds/json': Response.json({ kind: 'json' }),
+  };
+  for (const [path, expected] of Object.entries(standard)) {
+    const answer = await send(path);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('content-type'), expected.headers.get('content-type'), `Content-Type of ${path}`);
+    assert.equal(answer.text, await expected.text(), `body of ${path}`);
+  }
+  const form = await send('/kinds/form');
+  const type = form.headers.get('content-type') ?? '';
+  assert.match(type, /^multipart\/form-data; ?boundary=\S+$/);
+  const parsed = await new Response(form.text, { headers: { 'content-type': type } }).formData();
+  assert.equal(parsed.get('field'), 'value');
+  const file = parsed.get('file');
+  assert.ok(file instanceof Blob, 'the form has no file');
+  assert.deepEqual(
+    [(file as File).name, file.type, await file.text()],
+    ['notes.txt', 'application/octet-stream', 'file contents'],
+  );
+}
