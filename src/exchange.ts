@@ -4,11 +4,11 @@ import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from './env-to-re
 import { CgiBodyError, CgiEnvError } from './errors.js';
 import { executionContext } from './execution-context.js';
 import type { ServeCgiOptions } from './serve-cgi.js';
+import type { BodyLength, BodySource } from './request-body.js';
 import { reasonPhrase } from './status-text.js';
 import type { CgiApp, CgiEnv } from './types.js';
 import { type CgiOutput, endOutput } from './output.js';
 import { formatHead, headOf, responseParts, writeHeadAndBody } from './write-response.js';
-import { processStdin } from './stdin.js';
 
 /** The exit codes serveCgi settles with (docs/api.md, "Errors and exit codes"). */
 export const EXIT = { ok: 0, failed: 1, notCgi: 2, terminated: 143 } as const;
@@ -20,6 +20,8 @@ export class Exchange {
   #headSent = false;
   #done = false;
   #method = 'GET';
+  /** How much of the input is the request body, once the environment has been read. */
+  bodyLength: BodyLength;
   // Made on first use: AbortController loads a dozen of Node's modules, and most requests
   // never read request.signal nor wait for the output to drain.
   #abort: AbortController | undefined;
@@ -33,6 +35,8 @@ export class Exchange {
     readonly output: CgiOutput,
     readonly log: (text: string) => void,
     readonly lazy: boolean,
+    /** The process's stdin as the source of a body of the given length, opened when the app reads. */
+    readonly openInput: (length: BodyLength) => BodySource,
     /** Settles when stderr is safe to write and the app may run (Bun checks it asynchronously). */
     readonly ready?: Promise<void>,
   ) {
@@ -87,8 +91,9 @@ export class Exchange {
       return this.#sendPlain(error.status, EXIT.ok);
     }
     this.#method = parts.method;
+    this.bodyLength = parts.bodyLength;
     const bodyOptions = this.#withLazySignal({
-      input: () => this.options.stdin ?? processStdin(parts.bodyLength),
+      input: () => this.openInput(parts.bodyLength),
       maxBodySize: this.options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
     });
     const request = this.lazy

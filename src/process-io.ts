@@ -13,10 +13,16 @@ export interface ProcessIo {
   /** Marks the response as complete: a later SIGTERM (mod_cgid, lighttpd) is then ignored. */
   responseDone(): void;
   /**
-   * Points fds 1 and 2 at /dev/null so the server sees the response end while background work
-   * goes on: Apache prefork and fcgiwrap wait for stderr to close too.
+   * Points fds 1 and 2 at /dev/null so the server sees the response end while the process goes
+   * on (waitUntil work, dropping an unread body): Apache prefork and fcgiwrap wait for stderr
+   * to close too. fd 0 stays open: see {@link ProcessIo.closeInput}.
    */
-  detach(): void;
+  detachOutput(): void;
+  /**
+   * After {@link ProcessIo.detachOutput}: points fd 0 at /dev/null too when it was the same
+   * socket as fd 1, as mod_cgid hands it over: the response ends only when both are closed.
+   */
+  closeInput(): void;
   /** Set when the bridge must wait before the app runs: Bun checks stderr asynchronously. */
   ready?: Promise<void>;
 }
@@ -39,6 +45,8 @@ export function takeOverProcessIo(): ProcessIo {
   const nodeStdio = !onBun && !('Deno' in globalThis);
   const stdout = nodeStdio ? lazyStdout() : nativeStdout();
   let done = false;
+  let detached = false;
+  let inputIsOutput = false;
   let terminate: () => void = noop;
   // Installed at once: without a listener, SIGTERM kills the process, background work too.
   process.on('SIGTERM', () => {
@@ -53,16 +61,17 @@ export function takeOverProcessIo(): ProcessIo {
     responseDone() {
       done = true;
     },
-    detach() {
+    detachOutput() {
       // Deno keeps a copy of stdout of its own until it exits (even Deno.stdout.close() leaves
       // it open), so there the response ends with the process; see docs/api.md.
-      if ('Deno' in globalThis) return;
-      // mod_cgid gives stdin and stdout one socket: the response ends only when both are closed.
-      const fds = sameFile(0, 1) ? [0, 1, 2] : [1, 2];
-      for (const fd of fds) {
-        // A terminal (or /dev/null already) holds no response open; node:tty would cost a start-up.
-        if (!nodeFs().fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
-      }
+      if (detached || 'Deno' in globalThis) return;
+      detached = true;
+      inputIsOutput = sameFile(0, 1);
+      for (const fd of [1, 2]) pointAtDevNullUnlessTerminal(fd);
+    },
+    closeInput() {
+      if (inputIsOutput) pointAtDevNullUnlessTerminal(0);
+      inputIsOutput = false;
     },
   };
 }
@@ -192,6 +201,11 @@ function writeStreamed(
     }
   }
   return stdout.write(written === 0 ? bytes : bytes.subarray(written), callback);
+}
+
+/** A terminal (or /dev/null already) holds no response open; node:tty would cost a start-up. */
+function pointAtDevNullUnlessTerminal(fd: number): void {
+  if (!nodeFs().fstatSync(fd).isCharacterDevice()) pointAtDevNull(fd);
 }
 
 /**

@@ -5,8 +5,9 @@ import { CgiResponse } from './cgi-response.js';
 import { EXIT, Exchange } from './exchange.js';
 import { settleBackgroundWork } from './execution-context.js';
 import { fetchClassesUnloaded, installLightFetch } from './fetch-globals.js';
-import { takeOverProcessIo } from './process-io.js';
-import type { BodySource } from './request-body.js';
+import { type ProcessIo, takeOverProcessIo } from './process-io.js';
+import type { BodyLength, BodySource } from './request-body.js';
+import { ProcessStdin } from './stdin.js';
 import type { CgiApp, CgiEnv } from './types.js';
 import type { CgiOutput } from './output.js';
 export interface ServeCgiOptions {
@@ -76,9 +77,11 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
   const ownProcess = options.stdout === undefined;
   // process.stderr is only built when there is something to say.
   const log = (text: string) => void (options.stderr ?? process.stderr).write(`${text}\n`);
+  const stdin = options.stdin === undefined ? new ProcessStdin() : undefined;
   const exit = (code: number) => {
-    if (options.exit ?? ownProcess) process.exit(code);
-    return code;
+    if (!(options.exit ?? ownProcess)) return code;
+    if (stdin?.reading) exitDespiteBlockedRead();
+    process.exit(code);
   };
   if (!env.REQUEST_METHOD && !env.GATEWAY_INTERFACE) {
     log(NOT_CGI);
@@ -94,7 +97,9 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
     installLightFetch({ request: CgiRequest, response: CgiResponse, headers: CgiHeaders, unwrap: unwrapRequest });
   else alignBunResponse();
   const io = ownProcess ? takeOverProcessIo() : undefined;
-  const exchange = new Exchange(app, env, options, io?.output ?? (options.stdout as CgiOutput), log, lazy, io?.ready);
+  const openInput = (length: BodyLength) => options.stdin ?? (stdin as ProcessStdin).open(length);
+  const output = io?.output ?? (options.stdout as CgiOutput);
+  const exchange = new Exchange(app, env, options, output, log, lazy, openInput, io?.ready);
   io?.onTerminate(() => exchange.clientGone('sigterm'));
   if (ownProcess) {
     process.on('uncaughtException', (error) => exchange.crash(error).then(exit));
@@ -104,9 +109,43 @@ export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Prom
 
   const code = await exchange.run();
   io?.responseDone();
-  if (exchange.tasks.length > 0 && exchange.gone === undefined) {
-    io?.detach();
-    await settleBackgroundWork(exchange.tasks, options.waitUntilTimeout ?? 30_000, log);
-  }
+  if (exchange.gone === undefined) await afterResponse(exchange, io, stdin, options.waitUntilTimeout ?? 30_000, log);
   return exit(code);
+}
+
+/**
+ * Ends the process while a read of stdin waits in libuv's thread pool (a stalled upload, when a
+ * timeout, SIGTERM or a crash ends the request): `process.exit` joins those threads and would
+ * wait forever, so only a signal can end it. The server sees the script killed by SIGTERM.
+ */
+function exitDespiteBlockedRead(): void {
+  process.removeAllListeners('SIGTERM');
+  process.kill(process.pid, 'SIGTERM');
+}
+
+/**
+ * What is left once the response is written: waitUntil work, and the rest of a request body the
+ * app did not read, which is dropped (see ProcessStdin) as Node's http server dumps an unread
+ * body: at once when the app never opened it, else once its waitUntil work, which may still be
+ * reading it, is done. Meanwhile the server sees the response end. With neither, the process
+ * simply ends, which closes everything.
+ */
+async function afterResponse(
+  exchange: Exchange,
+  io: ProcessIo | undefined,
+  stdin: ProcessStdin | undefined,
+  waitUntilTimeout: number,
+  log: (text: string) => void,
+): Promise<void> {
+  const length = exchange.bodyLength;
+  const rest = stdin?.hasRestToDrop(length) === true;
+  const tasks = exchange.tasks.length > 0;
+  if (!rest && !tasks) return;
+  io?.detachOutput();
+  const appMayRead = tasks && stdin?.opened === true;
+  if (rest && !appMayRead) await stdin?.dropRest(length);
+  if (!tasks) return;
+  if (!(rest && appMayRead)) io?.closeInput();
+  await settleBackgroundWork(exchange.tasks, waitUntilTimeout, log);
+  if (rest && appMayRead) await stdin?.dropRest(length);
 }

@@ -347,6 +347,52 @@ describe('a CGI process: the process around the response', () => {
     assert.equal(stderr.trim().split('\n').length, 1);
     assert.match(stderr, /SIGTERM/);
   });
+
+  test('SIGTERM while the app waits for a stalled upload ends the process', async () => {
+    // The body's first bytes come, the rest never does: the app's read of stdin waits in libuv's
+    // thread pool, which process.exit alone would wait for forever.
+    const child = start(fixtureScript, { REQUEST_METHOD: 'POST', PATH_INFO: '/upload', CONTENT_LENGTH: '1000' });
+    child.stdin?.write(Buffer.alloc(100));
+    child.stdout?.resume();
+    child.stderr?.resume();
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? code)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill('SIGTERM');
+    const result = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000, 'still running'))]);
+    child.kill('SIGKILL');
+    child.stdin?.destroy();
+    assert.equal(result, 'SIGTERM');
+  });
+
+  test('a body the app never reads is read off stdin before the process ends', async () => {
+    // With the body unread, mod_cgid's socket would be reset when the script exits: the process
+    // must take every byte off its stdin, even when they come after the response.
+    const child = start(fixtureScript, {
+      REQUEST_METHOD: 'POST',
+      PATH_INFO: '/ignore-body',
+      CONTENT_LENGTH: String(MiB),
+    });
+    let written = 0;
+    let exited = false;
+    const result = finish(child, (stdin) => {
+      const writeMore = () => {
+        if (exited || written >= MiB) return stdin.end();
+        stdin.write(Buffer.alloc(64 * 1024), (error) => {
+          if (error) return;
+          written += 64 * 1024;
+          setTimeout(writeMore, 10);
+        });
+      };
+      writeMore();
+    });
+    const { code, stdout } = await result;
+    exited = true;
+    assert.equal(code, 0);
+    assert.match(stdout.toString(), /^Status: 202 Accepted\r\n/);
+    assert.equal(written, MiB, 'the process ended before it had read the whole body');
+  });
 });
 
 describe('a CGI process on Bun, whose response goes through Bun.write', () => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { basename, dirname } from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { CgiResponseError } from '../errors.js';
 import { isLocalRedirect, parseCgiResponse } from '../parse-cgi-response.js';
 import { requestToEnv } from '../request-to-env.js';
@@ -138,10 +138,14 @@ export function startScript(
   child.stderr.on('data', options.onStderr);
   child.stderr.on('end', () => options.onStderr(Buffer.alloc(0)));
 
-  // A script need not read its input: ignore EPIPE on stdin.
+  // A script need not read its input: when it ends first (EPIPE), the body stream is cancelled;
+  // when the body fails (the client went away), the script's stdin is closed.
   child.stdin.on('error', () => {});
-  if (request.body) Readable.fromWeb(request.body as import('node:stream/web').ReadableStream).pipe(child.stdin);
-  else child.stdin.end();
+  if (request.body) {
+    pipeline(Readable.fromWeb(request.body as import('node:stream/web').ReadableStream), child.stdin, () => {});
+  } else {
+    child.stdin.end();
+  }
 
   const stdout = child.stdout;
   async function* output(): AsyncGenerator<Uint8Array> {

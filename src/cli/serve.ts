@@ -2,7 +2,7 @@ import { HOP_BY_HOP } from '../http-syntax.js';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CgiResponseError } from '../errors.js';
 import { parseCommandArgs, parseEnvPairs, parseInteger, parseMount, parseSeconds } from './args.js';
 import { serveHelp } from './help.js';
@@ -82,6 +82,9 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** How long a response waits for the rest of a request body the script did not read. */
+const BODY_GRACE_MS = 5000;
+
 interface Context {
   source: ScriptSource;
   mount: string;
@@ -145,6 +148,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Contex
   res.writeHead(response.status, response.statusText || undefined);
   res.flushHeaders();
   if (!response.body) {
+    await requestReceived(req, BODY_GRACE_MS);
     res.end();
     return response.status;
   }
@@ -159,6 +163,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: Contex
     res.destroy();
     return response.status;
   }
+  await requestReceived(req, BODY_GRACE_MS);
   res.end();
   return response.status;
 }
@@ -173,7 +178,7 @@ async function toRequest(req: IncomingMessage, url: URL): Promise<Request> {
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers });
   let body: ReadableStream | Buffer | undefined;
   if (headers.has('content-length')) {
-    body = Readable.toWeb(req) as ReadableStream;
+    body = bodyStream(req);
   } else if (headers.has('transfer-encoding')) {
     // CGI needs CONTENT_LENGTH: buffer a chunked body, as lighttpd and nginx do.
     const chunks: Buffer[] = [];
@@ -183,6 +188,47 @@ async function toRequest(req: IncomingMessage, url: URL): Promise<Request> {
     headers.set('content-length', String(body.length));
   }
   return new Request(url, { method, headers, ...(body ? { body, duplex: 'half' } : {}) } as RequestInit);
+}
+
+/**
+ * The request body as a web stream, read as the script reads it. When it is cancelled (the
+ * script ended without reading all of it), the rest is read into the void: a connection closed
+ * with request bytes unread is reset, and the client would lose the response.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          if (cancelled) return;
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once('end', () => cancelled || controller.close());
+        req.once('error', (error) => cancelled || controller.error(error));
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        cancelled = true;
+        req.resume();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+/**
+ * Waits (at most `ms`) until the request body has arrived whole: ending the response first would
+ * close the connection with request bytes unread, and the kernel would reset it.
+ */
+async function requestReceived(req: IncomingMessage, ms: number): Promise<void> {
+  if (req.complete || req.destroyed) return;
+  req.resume();
+  await Promise.race([once(req, 'end').catch(() => {}), once(req, 'close'), sleep(ms)]);
 }
 
 /** Non-parsed-header script: its output goes to the client verbatim (RFC 3875 section 5). */

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { H3 } from 'h3';
 import type { CgiEnv, CgiExecutionContext } from '../../src/index.js';
 
 /** Where the app writes marker files unless `SUITE_MARKER_DIR` says otherwise (mode 1777). */
@@ -126,6 +127,30 @@ app.get('/download', (c) => {
     { highWaterMark: 0 },
   );
   return c.body(stream, 200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes) });
+});
+
+/** Answers without a look at the body; with `marker`, first writes its pid there. */
+app.post('/unread', (c) => {
+  const marker = c.req.query('marker');
+  if (marker) writeFileSync(markerPath(c.env, marker), String(process.pid));
+  return c.json({ ok: true }, 201);
+});
+
+/**
+ * Bodies whose kind implies a Content-Type. `/kinds/h3` comes from h3, whose responses (srvx's)
+ * list that type only once their body has been looked at.
+ */
+const h3 = new H3().get('/kinds/h3', () => 'plain text from h3');
+export const BODY_KINDS = {
+  text: () => new Response('plain text'),
+  params: () => new Response(new URLSearchParams({ a: '1', b: 'two words' })),
+  blob: () => new Response(new Blob(['<svg/>'], { type: 'image/svg+xml' })),
+  json: () => Response.json({ kind: 'json' }),
+};
+app.get('/kinds/h3', (c) => h3.fetch(c.req.raw));
+app.get('/kinds/:kind', (c) => {
+  const kind = c.req.param('kind');
+  return Object.hasOwn(BODY_KINDS, kind) ? BODY_KINDS[kind as keyof typeof BODY_KINDS]() : c.notFound();
 });
 
 app.get('/cookies/set', (c) => {

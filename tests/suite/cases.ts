@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dataChunks, hashStream, MARKER_DIR, SECRET } from './app.js';
+import { DISCARD_LIMIT, DISCARD_TIMEOUT } from '../../src/stdin.js';
+import { BODY_KINDS, dataChunks, hashStream, MARKER_DIR, SECRET } from './app.js';
 import type { Feature, SuiteResponse, Transport } from './transports.js';
 
 export interface Case {
@@ -405,6 +406,57 @@ export const cases: Case[] = [
     },
   },
   {
+    id: 'implied content type',
+    title: 'sends the content type a body implies, as a standard response has it',
+    async run(t) {
+      const expected: Record<string, Response> = {
+        ...Object.fromEntries(Object.entries(BODY_KINDS).map(([kind, make]) => [kind, make()])),
+        h3: new Response('plain text from h3'),
+      };
+      for (const [kind, standard] of Object.entries(expected)) {
+        const response = await t.request(`/kinds/${kind}`);
+        assert.equal(response.status, 200, kind);
+        assert.equal(response.headers.get('content-type'), standard.headers.get('content-type'), kind);
+        assert.equal(await textOf(response), await standard.text(), kind);
+      }
+    },
+  },
+  {
+    id: 'unread body',
+    title: 'answers a post whose body the app never reads, sent after its headers',
+    async run(t) {
+      // A small body as most clients send one (headers first, the body in a later write), and
+      // one larger than a socket's buffer: both must be read off before the script ends.
+      for (const bytes of [2048, 2048, 2048, MiB]) {
+        const response = await t.request('/unread', {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: { chunks: () => afterHeaders(dataChunks(bytes)), length: bytes },
+        });
+        assert.equal(response.status, 201, `a ${bytes}-byte body`);
+        assert.deepEqual(await jsonOf(response), { ok: true });
+      }
+    },
+  },
+  {
+    id: 'unread body too large',
+    title: 'ends the script at once when the app leaves more of a body unread than is dropped',
+    needs: ['streamedBody'],
+    async run(t) {
+      // The client sends the start of the body and holds the rest: only a script that does not
+      // try to read the rest ends long before the drop's time limit.
+      await heldUpload(t, DISCARD_LIMIT + MiB, 256 * 1024, 3000);
+    },
+  },
+  {
+    id: 'unread body stalled',
+    title: 'ends the script after the time limit when the client stalls the body the app left',
+    needs: ['streamedBody'],
+    async run(t) {
+      await heldUpload(t, MiB, 64 * 1024, DISCARD_TIMEOUT + 5000);
+    },
+  },
+  {
     id: 'client disconnect',
     title: 'ends the script within a few seconds when the client disconnects mid-download',
     async run(t) {
@@ -439,4 +491,48 @@ async function disconnect(t: Transport, path: string, file: string): Promise<voi
     gone,
     `the script (pid ${pid}) still runs ${Math.round(performance.now() - started)} ms after the disconnect`,
   );
+}
+
+/** Yields `chunks` 50 ms after the request has started, as a second write after the headers. */
+async function* afterHeaders(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  await sleep(50);
+  yield* chunks;
+}
+
+/**
+ * Posts a body of `length` bytes to `/unread` but sends only its first `sent` bytes, then holds
+ * the connection: the script must end within `ms` all the same.
+ */
+async function heldUpload(t: Transport, length: number, sent: number, ms: number): Promise<void> {
+  const marker = `unread-${randomUUID()}`;
+  const file = join(MARKER_DIR, marker);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const path = `/unread?marker=${marker}`;
+  const answer = t
+    .request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: {
+        async *chunks() {
+          yield* dataChunks(sent);
+          // Then the body ends short, and the client gives up on the request.
+          await released;
+        },
+        length,
+      },
+    })
+    .then((response) => response.abort())
+    .catch(() => {});
+  try {
+    assert.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8') !== '', 10_000), 'no pid marker');
+    const pid = Number(readFileSync(file, 'utf8'));
+    const started = performance.now();
+    const gone = await eventually(() => t.scriptGone(pid, path), ms);
+    assert.ok(gone, `the script (pid ${pid}) still runs ${Math.round(performance.now() - started)} ms after answering`);
+  } finally {
+    release();
+    await answer;
+    rmSync(file, { force: true });
+  }
 }

@@ -25,7 +25,8 @@ export type Feature =
   | 'stream'
   | 'processStdout'
   | 'privateStderr'
-  | 'earlyEnd';
+  | 'earlyEnd'
+  | 'streamedBody';
 
 /** A request as the cases describe it; the transport frames it. */
 export interface SuiteRequest {
@@ -277,7 +278,10 @@ async function httpRequest(origin: string, target: string, init: SuiteRequest, e
 const serverLimits: Record<ServerKind, Pick<Transport, 'lacks' | 'encodedSlash'> & { expectContinue?: true }> = {
   'apache-event': { lacks: {}, encodedSlash: 'raw' },
   'apache-prefork': { lacks: {}, encodedSlash: 'raw' },
-  lighttpd: { lacks: {}, encodedSlash: 'raw' },
+  lighttpd: {
+    lacks: { streamedBody: 'lighttpd reads the whole request body before it starts the script' },
+    encodedSlash: 'raw',
+  },
   nginx: { lacks: {}, encodedSlash: 'raw' },
   busybox: {
     lacks: {
