@@ -1,4 +1,4 @@
-import { quote } from './quote.js';
+import { quote } from './http/quote.js';
 
 /**
  * A meta-variable the server set is malformed. The message names the variable and quotes its

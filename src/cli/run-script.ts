@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { CgiResponseError } from '../errors.js';
-import { isLocalRedirect, parseCgiResponse } from '../parse-cgi-response.js';
-import { requestToEnv } from '../request-to-env.js';
+import { isLocalRedirect, parseCgiResponse } from '../host/parse-cgi-response.js';
+import { requestToEnv } from '../host/request-to-env.js';
 import type { CgiEnv } from '../types.js';
 
 /** How to run a CGI script for one request. */

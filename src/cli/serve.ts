@@ -1,4 +1,4 @@
-import { HOP_BY_HOP } from '../http-syntax.js';
+import { HOP_BY_HOP } from '../http/syntax.js';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import * as fc from 'fast-check';
-import { HOP_BY_HOP } from '../../src/http-syntax.js';
+import { HOP_BY_HOP } from '../../src/http/syntax.js';
 import { CgiEnvError, envToRequest, parseCgiResponse, requestToEnv, writeResponse } from '../../src/index.js';
-import { requestParts } from '../../src/env-to-request.js';
+import { requestParts } from '../../src/request/env-to-request.js';
 import type { CgiEnv } from '../../src/types.js';
 import { replayFailure } from './arbitraries.js';
 

@@ -1,4 +1,4 @@
-import { HOP_BY_HOP, TOKEN } from '../../src/http-syntax.js';
+import { HOP_BY_HOP, TOKEN } from '../../src/http/syntax.js';
 /**
  * Property: for ANY environment, stdin and app behaviour, `serveCgi` in-process either writes a
  * well-formed CGI response that our own parser reads back and that matches, field by field,
@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import * as fc from 'fast-check';
 import { parseCgiResponse, serveCgi } from '../../src/index.js';
-import { reasonPhrase } from '../../src/status-text.js';
+import { reasonPhrase } from '../../src/response/status-text.js';
 import type { CgiEnv } from '../../src/types.js';
 import { type AppPlan, type FuzzInput, appPlan, fuzzInput, replayFailure } from './arbitraries.js';
 

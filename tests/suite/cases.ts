@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DISCARD_LIMIT, DISCARD_TIMEOUT } from '../../src/stdin.js';
+import { DISCARD_LIMIT, DISCARD_TIMEOUT } from '../../src/transports/cgi/process-stdin.js';
 import { BODY_KINDS, dataChunks, hashStream, MARKER_DIR, SECRET } from './app.js';
 import type { Feature, SuiteResponse, Transport } from './transports.js';
 

@@ -1,0 +1,290 @@
+import { CgiEnvError } from '../errors.js';
+import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from '../request/env-to-request.js';
+import { LazyRequest } from '../request/lazy-request.js';
+import type { BodyLength, BodySource } from '../request/request-body.js';
+import type { ResponseParts } from '../response/response-parts.js';
+import { type CgiOutput, endOutput } from '../response/output.js';
+import { formatHead, type HeadOptions, headOf } from '../response/response-head.js';
+import { responseParts } from '../response/response-parts.js';
+import { reasonPhrase } from '../response/status-text.js';
+import { writeHeadAndBody } from '../response/write-response.js';
+import type { CgiApp, CgiEnv } from '../types.js';
+import { callApp, checkedResponse, findBodyError, stack } from './call-app.js';
+import { executionContext, settleBackgroundWork } from './execution-context.js';
+
+/** What every front door may tune about an exchange. */
+export interface ExchangeOptions {
+  /** Largest request body accepted, in bytes; larger gives 413 (default 1 GiB, as Apache). */
+  maxBodySize?: number;
+  /**
+   * Route on the path after the script (default true): `/cgi-bin/app.cgi/users/42` and
+   * `/users/42` rewritten to it both reach the app as `/users/42`, the public prefix is
+   * `env.FETCH_CGI_BASE`, and a root-relative `Location` gets it back. False hands the app the
+   * public URL unchanged.
+   */
+  stripBase?: boolean;
+  /** NPH output (RFC 3875 section 5): a full status line instead of `Status:` (default false). */
+  nph?: boolean;
+  /**
+   * Called when the app throws or returns something that is not a Response, before anything was
+   * sent; may return the Response to send instead of the generic 500. The error's stack goes to
+   * the log either way, never to the client.
+   */
+  onError?: (error: unknown, request: Request) => Response | undefined | void | Promise<Response | undefined | void>;
+  /**
+   * Longest time for the whole response, in ms (default: none). When it runs out, a 504 if
+   * nothing was sent yet, else the response is cut off; one line in the log either way.
+   */
+  timeout?: number;
+  /** Hand the app a lazy request (request/lazy-request.ts) instead of the runtime's Request. */
+  lazyRequest?: boolean;
+}
+
+/** One exchange: a request's meta-variables, where its body comes from and its response goes. */
+export interface ExchangeInit {
+  app: CgiApp;
+  /** The request's meta-variables: a CGI environment, FastCGI params, SCGI headers. */
+  params: CgiEnv;
+  /** Opens the source of a body of `length` bytes; called only when the app reads a body. */
+  openBody(length: number | 'eof'): BodySource;
+  /** Where the response bytes go; an 'error' there means the client went away. */
+  sink: CgiOutput;
+  /** Takes one diagnostic (a line, or a stack); never the client's. */
+  log(text: string): void;
+  options?: ExchangeOptions;
+  /** Awaited before the app runs or anything is logged (Bun checks stderr asynchronously). */
+  ready?: Promise<void>;
+}
+
+/** How an exchange ended: what a front door turns into an exit code or a protocol status. */
+export type Outcome =
+  /** The app's response, whole. */
+  | { kind: 'sent'; status: number }
+  /** The bridge answered a request it could not hand the app (400, 413, 501). */
+  | { kind: 'refused'; status: number }
+  /** The app failed: a generic 500 (or onError's answer) went out, or the response was cut off. */
+  | { kind: 'failed'; headSent: boolean }
+  /** The timeout ran out: a 504 went out, or the response was cut off. */
+  | { kind: 'timed-out'; headSent: boolean }
+  /** The client went away, or the front door aborted the exchange: nothing more was sent. */
+  | { kind: 'gone'; reason: 'client' | 'aborted' };
+
+/**
+ * One request and its response, knowing nothing of processes or sockets: builds the `Request`
+ * from the meta-variables, calls the app, writes the `Response` to the sink with backpressure,
+ * and keeps the request's `signal` and `waitUntil` work. Every error of the exchange ends in
+ * its outcome; none escapes it.
+ */
+export class Exchange {
+  readonly #init: ExchangeInit;
+  readonly #options: ExchangeOptions;
+  readonly #tasks: Promise<unknown>[] = [];
+  #gone: 'client' | 'aborted' | 'timeout' | undefined;
+  #headSent = false;
+  #outcome: Outcome | undefined;
+  #method = 'GET';
+  #bodyLength: BodyLength;
+  // Made on first use: AbortController loads a dozen of Node's modules, and most requests
+  // never read request.signal nor wait for the output to drain.
+  #abort: AbortController | undefined;
+  readonly #goneSignal: Promise<void>;
+  #markGone!: () => void;
+
+  constructor(init: ExchangeInit) {
+    this.#init = init;
+    this.#options = init.options ?? {};
+    this.#goneSignal = new Promise((resolve) => (this.#markGone = resolve));
+    init.sink.on('error', () => this.#stop('client'));
+  }
+
+  /** How much of the body input is this request's, once the meta-variables have been read. */
+  get bodyLength(): BodyLength {
+    return this.#bodyLength;
+  }
+
+  /** Whether the app left `waitUntil` work. */
+  get hasBackgroundWork(): boolean {
+    return this.#tasks.length > 0;
+  }
+
+  /** Waits for the `waitUntil` work, at most `timeout` ms in all; logs what was left unfinished. */
+  settleBackgroundWork(timeout: number): Promise<void> {
+    return settleBackgroundWork(this.#tasks, timeout, this.#init.log);
+  }
+
+  /**
+   * The front door gives up on the exchange (SIGTERM, FastCGI's ABORT_REQUEST): logs `reason`
+   * once, aborts `request.signal` and stops the response. Nothing after it is done.
+   */
+  abort(reason: string): void {
+    if (this.#gone || this.#outcome) return;
+    this.#init.log(`fetch-cgi: ${reason}; stopping`);
+    this.#stop('aborted');
+  }
+
+  /** Serves the request; settles once the response is written (or abandoned), never rejects. */
+  async run(): Promise<Outcome> {
+    let timeoutAnswer: Promise<Outcome> | undefined;
+    const { timeout } = this.#options;
+    const timer = timeout ? setTimeout(() => (timeoutAnswer = this.#timedOut()), timeout) : undefined;
+    try {
+      const outcome = await this.#respond();
+      this.#outcome = timeoutAnswer ? await timeoutAnswer : outcome;
+    } catch (error) {
+      // A bug of the bridge's own: the exchange still ends.
+      this.#init.log(`fetch-cgi: internal error\n${stack(error)}`);
+      this.#outcome = { kind: 'failed', headSent: this.#headSent };
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.#outcome;
+  }
+
+  /** An error from outside the request flow (an uncaught exception in the app's callbacks). */
+  async fail(error: unknown): Promise<Outcome> {
+    this.#init.log(`fetch-cgi: uncaught exception in the app\n${stack(error)}`);
+    if (!this.#headSent && !this.#gone) await this.#sendPlain(500, { kind: 'failed', headSent: false });
+    return { kind: 'failed', headSent: this.#headSent };
+  }
+
+  /** Nothing is left that could settle the app's promise: answers 500 if the exchange is open. */
+  async stalled(): Promise<Outcome> {
+    if (this.#outcome) return this.#outcome;
+    this.#init.log("fetch-cgi: the app's response never settled and nothing is left to wait for");
+    if (!this.#headSent && !this.#gone) await this.#sendPlain(500, { kind: 'failed', headSent: false });
+    return { kind: 'failed', headSent: this.#headSent };
+  }
+
+  #stop(why: 'client' | 'aborted' | 'timeout'): void {
+    if (this.#gone || this.#outcome) return;
+    this.#gone = why;
+    (this.#abort ??= new AbortController()).abort(new DOMException('The client went away', 'AbortError'));
+    this.#markGone();
+  }
+
+  get #signal(): AbortSignal {
+    return (this.#abort ??= new AbortController()).signal;
+  }
+
+  /** `options` with a `signal` that is made when first read. */
+  #withLazySignal<T extends object>(options: T): T & { readonly signal: AbortSignal } {
+    return Object.defineProperty(options, 'signal', { get: () => this.#signal, enumerable: true }) as T & {
+      readonly signal: AbortSignal;
+    };
+  }
+
+  async #respond(): Promise<Outcome> {
+    const { params, ready } = this.#init;
+    let parts;
+    try {
+      parts = requestParts(params, this.#options);
+    } catch (error) {
+      if (!(error instanceof CgiEnvError)) throw error;
+      if (ready) await ready;
+      this.#init.log(error.message);
+      return this.#sendPlain(error.status, { kind: 'refused', status: error.status });
+    }
+    this.#method = parts.method;
+    this.#bodyLength = parts.bodyLength;
+    const bodyOptions = this.#withLazySignal({
+      input: () => this.#init.openBody(parts.bodyLength as number | 'eof'),
+      maxBodySize: this.#options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    });
+    const request = this.#options.lazyRequest
+      ? (new LazyRequest(parts, bodyOptions) as unknown as Request)
+      : partsToRequest(parts, bodyOptions);
+    const appEnv: CgiEnv = { ...params, FETCH_CGI_BASE: parts.base };
+    // httpoxy: a client's `Proxy:` header must never reach the app as a proxy setting.
+    delete appEnv.HTTP_PROXY;
+    delete appEnv.http_proxy;
+
+    let head: string;
+    let body: ResponseParts;
+    // Awaited this late so that the check overlaps the work above.
+    if (ready) await ready;
+    try {
+      const ctx = executionContext(this.#tasks, this.#init.log);
+      const result = await Promise.race([callApp(this.#init.app, request, appEnv, ctx), this.#goneSignal]);
+      if (this.#gone) return this.#goneOutcome();
+      const response = checkedResponse(result);
+      body = responseParts(response);
+      head = headOf(response, body, this.#headOptions(parts.base));
+    } catch (error) {
+      if (this.#gone) return this.#goneOutcome();
+      return this.#failed(error, request);
+    }
+    return this.#send(head, body, { kind: 'sent', status: body.status });
+  }
+
+  #timedOut(): Promise<Outcome> {
+    const headSent = this.#headSent;
+    this.#init.log(`fetch-cgi: no complete response after ${this.#options.timeout} ms (the timeout option); stopping`);
+    this.#stop('timeout');
+    const outcome: Outcome = { kind: 'timed-out', headSent };
+    return headSent ? Promise.resolve(outcome) : this.#sendPlain(504, outcome, true);
+  }
+
+  async #failed(error: unknown, request: Request): Promise<Outcome> {
+    const bodyError = findBodyError(error);
+    if (bodyError) {
+      this.#init.log(bodyError.message);
+      return this.#sendPlain(bodyError.status, { kind: 'refused', status: bodyError.status });
+    }
+    this.#init.log(`fetch-cgi: the app failed before sending a response\n${stack(error)}`);
+    const failed: Outcome = { kind: 'failed', headSent: false };
+    try {
+      const custom = await this.#options.onError?.(error, request);
+      if (custom) {
+        const response = checkedResponse(custom);
+        const parts = responseParts(response);
+        return await this.#send(headOf(response, parts, this.#headOptions('')), parts, failed);
+      }
+    } catch (hookError) {
+      this.#init.log(`fetch-cgi: the onError hook failed too\n${stack(hookError)}`);
+    }
+    return this.#sendPlain(500, failed);
+  }
+
+  /** A short plain-text response the bridge itself gives (400, 413, 500, 504, ...). */
+  #sendPlain(status: number, outcome: Outcome, evenIfGone = false): Promise<Outcome> {
+    const parts: ResponseParts = {
+      status,
+      statusText: '',
+      fields: [['content-type', 'text/plain; charset=utf-8']],
+      cookies: [],
+      body: reasonPhrase(status, ''),
+    };
+    return this.#send(formatHead(parts, { method: this.#method }), parts, outcome, evenIfGone);
+  }
+
+  async #send(head: string, parts: ResponseParts, outcome: Outcome, evenIfGone = false): Promise<Outcome> {
+    if (this.#headSent || (this.#gone && !evenIfGone)) return outcome;
+    this.#headSent = true;
+    const { sink } = this.#init;
+    // The writer reads the signal only when it has to wait: a stream, or a full sink.
+    const options = evenIfGone ? { method: this.#method } : this.#withLazySignal({ method: this.#method });
+    try {
+      await writeHeadAndBody(head, parts, sink, options);
+      await endOutput(sink);
+      return this.#gone && !evenIfGone ? this.#goneOutcome() : outcome;
+    } catch (error) {
+      if (this.#gone) return this.#goneOutcome();
+      this.#init.log(`fetch-cgi: the response failed after its headers were sent\n${stack(error)}`);
+      return { kind: 'failed', headSent: true };
+    }
+  }
+
+  #goneOutcome(): Outcome {
+    if (this.#gone === 'timeout') return { kind: 'timed-out', headSent: this.#headSent };
+    return { kind: 'gone', reason: this.#gone === 'aborted' ? 'aborted' : 'client' };
+  }
+
+  #headOptions(base: string): HeadOptions {
+    return {
+      method: this.#method,
+      nph: this.#options.nph ?? false,
+      protocol: this.#init.params.SERVER_PROTOCOL ?? 'HTTP/1.1',
+      locationBase: this.#options.stripBase === false ? '' : base,
+    };
+  }
+}
