@@ -1,5 +1,5 @@
-export { serveCgi } from './transports/cgi/serve-cgi.js';
-export type { ServeCgiOptions } from './transports/cgi/serve-cgi.js';
+export { serveCgi } from './serve-cgi.js';
+export type { ServeCgiOptions } from './serve-cgi.js';
 export { envToRequest } from './request/env-to-request.js';
 export type { EnvToRequestOptions } from './request/env-to-request.js';
 export { writeResponse } from './response/write-response.js';

@@ -49,7 +49,7 @@ export interface BuildScriptResult {
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ownIndex = resolve(here, '..', `index${ext}`);
-const ownServeCgi = resolve(here, '..', 'transports', 'cgi', `serve-cgi${ext}`);
+const ownServeCgi = resolve(here, '..', `serve-cgi${ext}`);
 const ownHono = resolve(here, '..', `hono${ext}`);
 const ownBunAlign = resolve(here, '..', 'runtime', `bun-align${ext}`);
 const BARE_BUILTIN = new RegExp(

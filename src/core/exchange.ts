@@ -122,6 +122,11 @@ export class Exchange {
     this.#stop('aborted');
   }
 
+  /** The front door learnt that the client went away (a closed connection): stops quietly. */
+  clientGone(): void {
+    this.#stop('client');
+  }
+
   /** Serves the request; settles once the response is written (or abandoned), never rejects. */
   async run(): Promise<Outcome> {
     let timeoutAnswer: Promise<Outcome> | undefined;

@@ -1,10 +1,16 @@
 import { BodyBudget } from './body-budget.js';
 import { bodyUnreadable, CgiEnvError } from '../errors.js';
-import { isNodeReadable, readableBody } from './readable-body.js';
+import { isNodeReadable, type NodeReadable, readableBody } from './readable-body.js';
 import type { CgiEnv } from '../types.js';
 
-/** Where body bytes come from: `process.stdin`, any Readable, a web stream, or an array in tests. */
-export type BodySource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+/** Body bytes as an iterable: a web stream, an async generator, an array in tests. */
+export type BodyIterable = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+
+/**
+ * Where body bytes come from: `process.stdin` or anything shaped like a Node Readable (read in
+ * push mode, see readable-body.ts), or any {@link BodyIterable}.
+ */
+export type BodySource = NodeReadable | BodyIterable;
 
 /** How many body bytes stdin holds: a number, `'eof'` (read to the end), or none at all. */
 export type BodyLength = number | 'eof' | undefined;
@@ -44,7 +50,7 @@ export class BodyChunks {
   readonly #budget: BodyBudget;
 
   constructor(
-    readonly input: BodySource,
+    readonly input: BodyIterable,
     length: number | 'eof',
     maxBodySize: number,
   ) {
@@ -110,6 +116,7 @@ export function readRequestBody(
 
 /** The whole request body (see {@link BodyChunks}) in one array of its own, without a web stream. */
 export function readWholeBody(input: BodySource, length: number | 'eof', maxBodySize: number): Promise<Uint8Array> {
+  if (isNodeReadable(input)) return readWholeStream(readableBody(input, length, maxBodySize));
   // Not one array of CONTENT_LENGTH bytes up front: a client may claim a gigabyte and send nothing.
   const chunks = new BodyChunks(input, length, maxBodySize);
   return concatenate(() => chunks.next());

@@ -10,7 +10,8 @@ import type { CgiApp, CgiEnv } from '../../types.js';
 import { type ProcessIo, takeOverProcessIo } from './process-io.js';
 import { ProcessStdin } from './process-stdin.js';
 
-export interface ServeCgiOptions extends Omit<ExchangeOptions, 'nph' | 'lazyRequest'> {
+/** How one CGI request is served; see {@link serveCgiRequest}. */
+export interface CgiRequestOptions extends Omit<ExchangeOptions, 'nph' | 'lazyRequest'> {
   /** The meta-variables (default `process.env`). */
   env?: CgiEnv;
   /** The request body source (default `process.stdin`, opened only when there is a body). */
@@ -40,21 +41,15 @@ export interface ServeCgiOptions extends Omit<ExchangeOptions, 'nph' | 'lazyRequ
 export const EXIT = { ok: 0, failed: 1, notCgi: 2, terminated: 143 } as const;
 
 const NOT_CGI =
-  'fetch-cgi: not running under CGI (REQUEST_METHOD and GATEWAY_INTERFACE are unset): let a web server run this file as a CGI script, or try it with `npx fetch-cgi request <script> /`';
+  'fetch-cgi: not running under CGI (REQUEST_METHOD and GATEWAY_INTERFACE are unset) nor on a socket (FETCH_CGI_LISTEN, LISTEN_FDS or fd 0): let a web server run this file as a CGI or FastCGI program, or try it with `npx fetch-cgi request <script> /`';
 
 /**
- * Serves one CGI request with a fetch-style app: reads the meta-variables and stdin, calls
- * `app` with a `Request`, the environment and an execution context, and writes the `Response`
- * to stdout as a CGI response. Settles with the exit code once the response is written and
+ * The CGI front door: serves the one request this process was started for (see serveCgi in
+ * src/serve-cgi.ts, which picks it): reads the meta-variables and stdin, runs the exchange
+ * with stdout as its sink, and settles with the exit code once the response is written and
  * `ctx.waitUntil` work is done; with the process's own stdout it then ends the process.
- *
- * @example
- * import { Hono } from 'hono';
- * import { serveCgi } from 'fetch-cgi';
- * const app = new Hono().get('/', (c) => c.text(`Hello from ${c.env.SERVER_SOFTWARE}`));
- * serveCgi(app);
  */
-export async function serveCgi(app: CgiApp, options: ServeCgiOptions = {}): Promise<number> {
+export async function serveCgiRequest(app: CgiApp, options: CgiRequestOptions = {}): Promise<number> {
   // One copy: every read of process.env is a call into C++ (some 2 µs), and the bridge reads many.
   const env = options.env ?? { ...process.env };
   const ownProcess = options.stdout === undefined;

@@ -1,0 +1,301 @@
+import type { Duplex } from 'node:stream';
+import type { ConnectionHost, HostedConnection } from '../../core/connection-host.js';
+import { Exchange, type Outcome } from '../../core/exchange.js';
+import { quote } from '../../http/quote.js';
+import type { CgiEnv } from '../../types.js';
+import { decodePairs, encodePairs } from './name-value.js';
+import {
+  encodeRecord,
+  endOfStream,
+  endRequest,
+  FastCgiProtocolError,
+  FCGI,
+  type RecordHeader,
+  RecordReader,
+  unknownType,
+} from './records.js';
+import { StdinStream } from './stdin-stream.js';
+import { StdoutSink } from './stdout-sink.js';
+
+/** One request on a connection, from BEGIN_REQUEST to END_REQUEST. */
+interface Request {
+  id: number;
+  role: number;
+  keepConn: boolean;
+  params: Buffer[];
+  paramsBytes: number;
+  /** Set once the empty PARAMS record has arrived and the exchange was started. */
+  exchange?: Exchange;
+  stdin: StdinStream;
+  sink: StdoutSink;
+}
+
+/** The exit status END_REQUEST reports for an outcome, as a CGI script's exit code would. */
+function appStatus(outcome: Outcome): number {
+  return outcome.kind === 'failed' || outcome.kind === 'timed-out' ? 1 : 0;
+}
+
+/**
+ * A FastCGI connection (the FastCGI 1.0 specification): reads records, runs an exchange per
+ * request (several at once when the web server multiplexes), streams each request's STDIN into
+ * its body and its response out as STDOUT records, and ends each with exactly one END_REQUEST.
+ * Management records get GET_VALUES_RESULT or UNKNOWN_TYPE. A record that breaks the protocol
+ * closes this connection with one line in the log; the process goes on.
+ */
+export class FastCgiConnection implements HostedConnection {
+  readonly #socket: Duplex;
+  readonly #host: ConnectionHost;
+  readonly #reader: RecordReader;
+  readonly #requests = new Map<number, Request>();
+  /** Why reading is paused: a request's body queue is full, or the process is at its limit. */
+  readonly #holds = new Set<unknown>();
+  #closed = false;
+  #corked = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: Duplex, host: ConnectionHost) {
+    this.#socket = socket;
+    this.#host = host;
+    this.#reader = new RecordReader((header, content) => this.#onRecord(header, content));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => {
+      for (const request of this.#requests.values()) request.sink.drained();
+    });
+    // A web server closes its side only when it is done with the connection (or gives up on
+    // it); nothing more can be asked on it, and what runs loses its client.
+    socket.on('end', () => this.#close());
+    socket.on('close', () => this.#lost('the connection closed'));
+    socket.on('error', () => this.#lost('the connection failed'));
+  }
+
+  /** How many requests are open on this connection. */
+  get openRequests(): number {
+    return this.#requests.size;
+  }
+
+  /** Closes the connection if no request is open on it (the process is stopping). */
+  closeIfIdle(): void {
+    if (this.#requests.size === 0 && !this.#reader.inRecord) this.#close();
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#reader.push(chunk);
+    } catch (error) {
+      return this.#protocolError(error);
+    }
+    this.#watchStall();
+  }
+
+  #onRecord(header: RecordHeader, content: Buffer): void {
+    if (this.#closed) return;
+    if (header.requestId === FCGI.NULL_REQUEST_ID) return this.#management(header, content);
+    switch (header.type) {
+      case FCGI.BEGIN_REQUEST:
+        return this.#begin(header.requestId, content);
+      case FCGI.ABORT_REQUEST:
+        return this.#abort(header.requestId);
+      case FCGI.PARAMS:
+        return this.#params(header.requestId, content);
+      case FCGI.STDIN:
+        return this.#stdin(header.requestId, content);
+      case FCGI.DATA:
+        // Only the Filter role reads DATA, and this side refuses that role at BEGIN_REQUEST.
+        return;
+      default:
+        throw new FastCgiProtocolError(`fastcgi: a record of type ${header.type} for request ${header.requestId}`);
+    }
+  }
+
+  #management(header: RecordHeader, content: Buffer): void {
+    if (header.type !== FCGI.GET_VALUES) return void this.#send(unknownType(header.type));
+    const asked: Record<string, string> = {};
+    decodePairs(content, asked);
+    const known: Record<string, string> = {
+      FCGI_MAX_CONNS: String(this.#host.maxConnections),
+      FCGI_MAX_REQS: String(this.#host.maxExchanges),
+      FCGI_MPXS_CONNS: '1',
+    };
+    const answer = Object.keys(asked)
+      .filter((name) => Object.hasOwn(known, name))
+      .map((name): [string, string] => [name, known[name] as string]);
+    this.#send(encodeRecord(FCGI.GET_VALUES_RESULT, FCGI.NULL_REQUEST_ID, encodePairs(answer)));
+  }
+
+  #begin(id: number, content: Buffer): void {
+    if (content.byteLength < 8)
+      throw new FastCgiProtocolError(`fastcgi: BEGIN_REQUEST ${id} is ${content.byteLength} bytes long, not 8`);
+    // A BEGIN_REQUEST for a request that is still open is ignored (specification, section 3.3).
+    if (this.#requests.has(id)) return;
+    const role = content.readUInt16BE(0);
+    const keepConn = ((content[2] as number) & FCGI.KEEP_CONN) !== 0;
+    if (role !== FCGI.RESPONDER && role !== FCGI.AUTHORIZER) {
+      this.#send(endRequest(id, 0, FCGI.UNKNOWN_ROLE));
+      if (!keepConn) this.#close();
+      return;
+    }
+    const stdin = new StdinStream(
+      this.#host.limits.bodyHighWater,
+      () => this.#hold(stdin),
+      () => this.#release(stdin),
+    );
+    const sink = new StdoutSink(id, (bytes) => this.#send(bytes));
+    this.#requests.set(id, { id, role, keepConn, params: [], paramsBytes: 0, stdin, sink });
+  }
+
+  #params(id: number, content: Buffer): void {
+    const request = this.#requests.get(id);
+    if (!request || request.exchange) return;
+    if (content.byteLength > 0) {
+      request.paramsBytes += content.byteLength;
+      if (request.paramsBytes > this.#host.limits.maxParamsBytes) {
+        throw new FastCgiProtocolError(
+          `fastcgi: the params of request ${id} pass the ${this.#host.limits.maxParamsBytes}-byte limit`,
+        );
+      }
+      request.params.push(Buffer.from(content));
+      return;
+    }
+    const params: CgiEnv = {};
+    decodePairs(Buffer.concat(request.params), params);
+    request.params = [];
+    if (request.role === FCGI.AUTHORIZER) params.FCGI_ROLE ??= 'AUTHORIZER';
+    // An Authorizer gets no STDIN (specification, section 6.3).
+    if (request.role === FCGI.AUTHORIZER) request.stdin.end();
+    this.#start(request, params);
+  }
+
+  #start(request: Request, params: CgiEnv): void {
+    const { stdin, sink } = request;
+    const exchange = new Exchange({
+      app: this.#host.app,
+      params,
+      openBody: () => stdin,
+      sink,
+      log: (text) => this.#host.log(text),
+      options: this.#host.options,
+    });
+    request.exchange = exchange;
+    const admitted = this.#host.admit();
+    if (admitted) {
+      const slot = {};
+      this.#hold(slot);
+      void admitted.then(() => {
+        this.#release(slot);
+        this.#run(request, exchange);
+      });
+    } else {
+      this.#run(request, exchange);
+    }
+  }
+
+  #run(request: Request, exchange: Exchange): void {
+    void exchange.run().then((outcome) => {
+      this.#host.release(exchange);
+      this.#finish(request, outcome);
+    });
+  }
+
+  #finish(request: Request, outcome: Outcome): void {
+    request.stdin.discard();
+    this.#requests.delete(request.id);
+    if (this.#closed) return;
+    this.#send(Buffer.concat([endOfStream(FCGI.STDOUT, request.id), endRequest(request.id, appStatus(outcome))]));
+    if (!request.keepConn || (this.#host.stopping && this.#requests.size === 0)) this.#close();
+  }
+
+  #stdin(id: number, content: Buffer): void {
+    const request = this.#requests.get(id);
+    if (!request) return;
+    if (content.byteLength === 0) request.stdin.end();
+    else request.stdin.push(content);
+  }
+
+  /** ABORT_REQUEST: the client went away. The exchange stops quietly and ends with END_REQUEST. */
+  #abort(id: number): void {
+    const request = this.#requests.get(id);
+    if (!request) return;
+    const error = new Error('fetch-cgi: the web server aborted the request (ABORT_REQUEST)');
+    request.stdin.fail(error);
+    request.sink.fail(error);
+    // Not started yet (params still coming): nothing runs, so it ends here.
+    if (!request.exchange) this.#finish(request, { kind: 'gone', reason: 'client' });
+  }
+
+  /** Writes to the socket, corked until the end of this turn so that one response is one write. */
+  #send(bytes: Buffer): boolean {
+    if (this.#closed) return false;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      setImmediate(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    return this.#socket.write(bytes);
+  }
+
+  #hold(reason: unknown): void {
+    this.#holds.add(reason);
+    this.#socket.pause();
+  }
+
+  #release(reason: unknown): void {
+    this.#holds.delete(reason);
+    if (this.#holds.size === 0 && !this.#closed) this.#socket.resume();
+  }
+
+  /** A half-read record or request must not hold the connection forever. */
+  #watchStall(): void {
+    clearTimeout(this.#stallTimer);
+    const waiting = this.#reader.inRecord || [...this.#requests.values()].some((request) => !request.exchange);
+    if (!waiting) return;
+    this.#stallTimer = setTimeout(() => {
+      this.#host.log(
+        `fetch-cgi: fastcgi: no complete record for ${this.#host.limits.stallTimeout} ms; closing the connection`,
+      );
+      this.#close();
+    }, this.#host.limits.stallTimeout);
+    this.#stallTimer.unref();
+  }
+
+  #protocolError(error: unknown): void {
+    const message = error instanceof FastCgiProtocolError ? error.message : `fastcgi: ${quote(String(error))}`;
+    this.#host.log(`fetch-cgi: ${message}; closing the connection`);
+    this.#close();
+  }
+
+  /** The web server went away: every open request stops, and no END_REQUEST can reach it. */
+  #lost(why: string): void {
+    if (this.#closed && this.#requests.size === 0) return;
+    this.#closed = true;
+    clearTimeout(this.#stallTimer);
+    const error = new Error(`fetch-cgi: ${why}`);
+    for (const request of this.#requests.values()) {
+      request.stdin.fail(error);
+      request.sink.fail(error);
+      if (!request.exchange) this.#requests.delete(request.id);
+    }
+  }
+
+  close(): void {
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#stallTimer);
+    const error = new Error('fetch-cgi: the connection was closed');
+    for (const request of this.#requests.values()) {
+      request.stdin.fail(error);
+      request.sink.fail(error);
+    }
+    if (this.#corked) {
+      this.#corked = false;
+      this.#socket.uncork();
+    }
+    this.#socket.end();
+  }
+}
