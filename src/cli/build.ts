@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
 import { parseCommandArgs } from './args.js';
 import { LOADER_EVAL, withCodeCacheLoader } from './code-cache.js';
+import { scriptTail, TAIL_LOADER } from './script-tail.js';
 import { buildHelp } from './help.js';
 import { CliError, type CliIo, EXIT, UsageError } from './io.js';
 
@@ -52,6 +53,8 @@ const ownIndex = resolve(here, '..', `index${ext}`);
 const ownServeCgi = resolve(here, '..', `serve-cgi${ext}`);
 const ownHono = resolve(here, '..', `hono${ext}`);
 const ownBunAlign = resolve(here, '..', 'runtime', `bun-align${ext}`);
+// The socket part, which a built script carries in its tail (see script-tail.ts).
+const ownSocketDoor = resolve(here, '..', 'transports', 'socket', 'serve-process');
 const BARE_BUILTIN = new RegExp(
   `^(${builtinModules
     .filter((name) => !name.startsWith('_'))
@@ -148,6 +151,17 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
       // Deno resolves Node's builtins only with the `node:` prefix.
       if (options.runtime === 'deno')
         build.onResolve({ filter: BARE_BUILTIN }, (args) => ({ path: `node:${args.path}`, external: true }));
+      // The socket part is not in the bundle: a loader of the script's tail stands in for it.
+      build.onResolve({ filter: /\/serve-process\.[jt]s$/ }, (args) =>
+        resolve(args.resolveDir, args.path).replace(/\.[jt]s$/, '') === ownSocketDoor
+          ? { path: 'socket-door', namespace: 'fetch-cgi-tail' }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'fetch-cgi-tail' }, () => ({
+        contents: TAIL_LOADER,
+        loader: 'js',
+        resolveDir: here,
+      }));
       // The entry (and Bun's alignment) run for their effects even under "sideEffects": false.
       for (const path of [entry, ownBunAlign]) {
         build.onResolve({ filter: new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }, () => ({
@@ -238,6 +252,8 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     script = `${shebang}// @bun @bun-cjs\n(function(exports, require, module, __filename, __dirname) {${body}\n})\n`;
   }
 
+  script += scriptTail(await socketPart(esbuild, options));
+
   const temporary = join(dirname(options.outfile), `.${basename(options.outfile)}.${process.pid}.tmp`);
   try {
     await mkdir(dirname(options.outfile), { recursive: true });
@@ -254,6 +270,31 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     .map((file) => resolve(cwd, file))
     .filter((file) => !file.startsWith(resolve(here, '..')));
   return { kind: selfServing ? 'self' : 'app', inputs, bytes: Buffer.byteLength(script) };
+}
+
+/** The socket part (FastCGI and SCGI) as a CommonJS bundle of its own, for the script's tail. */
+async function socketPart(esbuild: typeof import('esbuild'), options: BuildScriptOptions): Promise<string> {
+  const plugins: Plugin[] =
+    options.runtime === 'deno'
+      ? [
+          {
+            name: 'fetch-cgi-node-prefix',
+            setup: (build) =>
+              build.onResolve({ filter: BARE_BUILTIN }, (args) => ({ path: `node:${args.path}`, external: true })),
+          },
+        ]
+      : [];
+  const result = await esbuild.build({
+    entryPoints: [`${ownSocketDoor}${ext}`],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'silent',
+    plugins,
+  });
+  return result.outputFiles?.[0]?.text ?? '';
 }
 
 /** The `tsconfig.json` in `dir` or the closest folder above it, if any. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { TAIL_MARK } from './script-tail.js';
 
 /** The line after the loader: it ends the file as a CommonJS module, before the bundle. */
 export const BUNDLE_FENCE = 'return;';
@@ -7,21 +8,31 @@ export const BUNDLE_FENCE = 'return;';
 export const CACHE_GENERATIONS = 4;
 
 /**
- * The shebang's code for a script with the loader: it reads the script and evaluates its second
- * line, the loader, which finds the text in scope; only that line is ever parsed on the way in.
- * Written for both ways a shebang reaches node: `env -S` turns the `\n` into a newline, which a
- * template literal reads as the same string, and a direct interpreter passes it as it is. No
- * spaces or quotes, which `env -S` would split or strip.
+ * The shebang's code for a script with the loader: it reads the script into a buffer and
+ * evaluates its second line, the loader, which finds the buffer in scope; only that line is
+ * ever parsed on the way in. The file is not made one string: V8 puts a string over 128 KiB in
+ * its large-object space, about half a millisecond a start, and the file can be larger than
+ * the bundle (the FastCGI and SCGI part after it, see script-tail.ts). The loader line must
+ * lie within the first {@link LOADER_WINDOW} bytes. Written for both ways a shebang reaches
+ * node: `env -S` turns the `\n` into a newline, which a template literal reads as the same
+ * string, and a direct interpreter passes it as it is. No spaces or quotes, which `env -S` would
+ * split or strip; 97 bytes, so that `#!/usr/bin/env -S node` and it stay under the 127 bytes of
+ * a shebang old kernels read.
  */
-export const LOADER_EVAL = '--eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).readFileSync(process.argv[1],`utf8`))';
+export const LOADER_EVAL =
+  '--eval=(b=>eval((b.slice(0,8e3)+``).split(`\\n`)[1]))(require(`fs`).readFileSync(process.argv[1]))';
+
+/** The bytes of the file that the shebang's code decodes to find the loader line in. */
+export const LOADER_WINDOW = 8000;
 
 /**
  * The loader, CommonJS source written on one line: it compiles the bundle that follows it with
  * V8's code cache and runs it as a CommonJS module. Run by the shebang's `--eval`, it gets the
- * script's text and makes Node's `[eval]` module the script's; run as a module
+ * script's bytes and makes Node's `[eval]` module the script's; run as a module
  * (`node app.cgi`, `require()`), it reads the file, and the `return;` after it keeps the bundle
  * from running twice. Every step is on the path of each request, so it does the least it can:
- * the bundle is a slice of the text read once, and on a hit one stat of the script and one open,
+ * the bundle is decoded from the bytes read once, up to the script's tail (the FastCGI and SCGI
+ * part, which a CGI request never decodes), and on a hit one stat of the script and one open,
  * fstat and read of the cache file, named after the script's path so that a rebuild replaces
  * its entry; entries older than 30 days are removed when one is written. The cache is made on
  * the first run (after the response, so it holds the functions the request used) and made again
@@ -33,7 +44,7 @@ export const LOADER_EVAL = '--eval=(t=>eval(t.split(`\\n`,2)[1]))(require(`fs`).
  * turns it off. No line comments: the lines are joined.
  */
 const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with V8's code cache (kept per user in the temp folder); rebuild with --no-code-cache for a plain bundle, or set FETCH_CGI_CODE_CACHE=0. */
-(function (build, lineOffset, text) {
+(function (build, lineOffset, data) {
   "use strict";
   var fs = require("fs"), vm = require("vm"), file = __filename, folder;
   if (file === "[eval]") {
@@ -42,9 +53,10 @@ const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with
     module.id = module.filename = file;
     module.path = file.slice(0, file.lastIndexOf("/")) || "/";
     module.paths = module.constructor._nodeModulePaths(module.path);
-  } else text = fs.readFileSync(file, "utf8");
+  } else data = fs.readFileSync(file);
   folder = file.slice(0, file.lastIndexOf("/")) || "/";
-  var source = text.slice(text.indexOf("\n%FENCE%\n") + %FENCE_LENGTH%);
+  var end = data.lastIndexOf("%TAIL%");
+  var source = data.toString("utf8", data.indexOf("\n%FENCE%\n") + %FENCE_LENGTH%, end < 0 ? data.length : end);
   var uid = typeof process.getuid === "function" ? process.getuid() : -1, dir, cacheFile, id, cached, generation = 0;
   if (process.env.FETCH_CGI_CODE_CACHE !== "0" && uid !== -1) {
     dir = (process.env.TMPDIR || "/tmp") + "/fetch-cgi-cache-" + uid;
@@ -101,7 +113,7 @@ const LOADER = String.raw`/* fetch-cgi: this line compiles the bundle below with
     });
   }
   script.runInThisContext().call(module.exports, module.exports, require, module, file, folder);
-})(%ARGS%, __filename === "[eval]" ? t : undefined);
+})(%ARGS%, __filename === "[eval]" ? b : undefined);
 `;
 
 /**
@@ -120,6 +132,7 @@ export function withCodeCacheLoader(bundle: string): string {
     .replaceAll('%FENCE%', BUNDLE_FENCE)
     .replace('%FENCE_LENGTH%', String(BUNDLE_FENCE.length + 2))
     .replace('%GENERATIONS%', String(CACHE_GENERATIONS))
+    .replace('%TAIL%', TAIL_MARK.replaceAll('\n', '\\n'))
     .replace('%ARGS%', `${JSON.stringify(build)}, 3`);
   return `${loader}\n${BUNDLE_FENCE}\n(function (exports, require, module, __filename, __dirname) {\n${bundle}\n})\n`;
 }

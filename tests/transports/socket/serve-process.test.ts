@@ -16,14 +16,25 @@ import { buildScript } from '../../../src/cli/build.js';
 import { FastCgiClient } from '../../../src/host/fastcgi-client.js';
 import { parseCgiResponse } from '../../../src/host/parse-cgi-response.js';
 import { encodeHeaderBlock } from '../../../src/protocols/scgi/header-block.js';
+import { assertInstalled, testRuntimes } from '../../frameworks/runtimes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fetch-cgi-socket-'));
 const script = join(dir, 'app.fcgi');
+const entry = new URL('../../fixtures/socket-app.ts', import.meta.url).pathname;
+/** The same app built for each runtime scripts are tested on: its socket part runs there too. */
+const runtimeScripts = testRuntimes.map((runtime) => ({
+  runtime,
+  path: join(dir, `app-${runtime.name.replace(' ', '')}.fcgi`),
+}));
 let counter = 0;
 
-before(() =>
-  buildScript({ entry: new URL('../../fixtures/socket-app.ts', import.meta.url).pathname, outfile: script }),
-);
+before(async () => {
+  await buildScript({ entry, outfile: script });
+  for (const { runtime, path } of runtimeScripts) {
+    assertInstalled(runtime);
+    await buildScript({ entry, outfile: path, runtime: runtime.runtime, node: runtime.binary });
+  }
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // What mod_fcgid, lighttpd and spawn-fcgi do: bind and listen, put the socket on fd N, exec.
@@ -50,13 +61,17 @@ interface Started {
 }
 
 /** Starts the script as a web server would, with nothing of this process's environment. */
-async function start(how: 'env' | 'fd0' | 'systemd', env: Record<string, string> = {}): Promise<Started> {
+async function start(
+  how: 'env' | 'fd0' | 'systemd',
+  env: Record<string, string> = {},
+  file = script,
+): Promise<Started> {
   const socket = join(dir, `s${counter++}.sock`);
   const base = { PATH: '/usr/local/bin:/usr/bin:/bin', ...env };
   const child =
     how === 'env'
-      ? spawn(script, [], { env: { ...base, FETCH_CGI_LISTEN: `unix:${socket}` }, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('python3', ['-c', LAUNCHER, socket, script, how === 'fd0' ? '0' : '3'], {
+      ? spawn(file, [], { env: { ...base, FETCH_CGI_LISTEN: `unix:${socket}` }, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('python3', ['-c', LAUNCHER, socket, file, how === 'fd0' ? '0' : '3'], {
           env: base,
           stdio: ['pipe', 'pipe', 'pipe'],
         });
@@ -91,22 +106,26 @@ async function fastcgiGet(socket: string, path: string, extra: Record<string, st
   return { status: response.status, text: await response.text() };
 }
 
+const HOW = { env: 'FETCH_CGI_LISTEN', fd0: 'a listening socket on fd 0', systemd: 'LISTEN_FDS' } as const;
+
 describe('a built script started on a socket', () => {
-  for (const how of ['env', 'fd0', 'systemd'] as const) {
-    test(`serves FastCGI and SCGI, started with ${how === 'env' ? 'FETCH_CGI_LISTEN' : how === 'fd0' ? 'a listening socket on fd 0' : 'LISTEN_FDS'}`, async () => {
-      const started = await start(how);
-      try {
-        const fastcgi = await fastcgiGet(started.socket, '/hello');
-        assert.deepEqual(fastcgi, { status: 200, text: `hello from ${started.child.pid}` });
-        const scgi = connect(started.socket);
-        scgi.write(encodeHeaderBlock({ REQUEST_METHOD: 'GET', PATH_INFO: '/hello', SERVER_NAME: 'x' }, 0));
-        const response = await parseCgiResponse(scgi);
-        assert.equal(await response.text(), `hello from ${started.child.pid}`);
-      } finally {
-        started.child.kill('SIGTERM');
-        assert.equal(await started.exit, 0);
-      }
-    });
+  for (const { runtime, path } of runtimeScripts) {
+    for (const how of ['env', 'fd0', 'systemd'] as const) {
+      test(`serves FastCGI and SCGI on ${runtime.name}, started with ${HOW[how]}`, async () => {
+        const started = await start(how, {}, path);
+        try {
+          const fastcgi = await fastcgiGet(started.socket, '/hello');
+          assert.deepEqual(fastcgi, { status: 200, text: `hello from ${started.child.pid}` });
+          const scgi = connect(started.socket);
+          scgi.write(encodeHeaderBlock({ REQUEST_METHOD: 'GET', PATH_INFO: '/hello', SERVER_NAME: 'x' }, 0));
+          const response = await parseCgiResponse(scgi);
+          assert.equal(await response.text(), `hello from ${started.child.pid}`);
+        } finally {
+          started.child.kill('SIGTERM');
+          assert.equal(await started.exit, 0);
+        }
+      });
+    }
   }
 
   test('keeps each request in its own env, never in process.env', async () => {
