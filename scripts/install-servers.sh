@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Installs the six real CGI server set-ups that tests/servers/ drives:
-# Apache (mpm_event + mod_cgid, mpm_prefork + mod_cgi), lighttpd, nginx + fcgiwrap,
-# busybox httpd and mini_httpd, plus curl for manual checks.
+# Installs the real web servers that tests/servers/ drives: Apache (mpm_event + mod_cgid,
+# mpm_prefork + mod_cgi, mod_proxy_fcgi, mod_proxy_scgi, mod_fcgid), lighttpd (mod_cgi,
+# mod_fastcgi, mod_scgi), nginx (+ fcgiwrap for CGI), busybox httpd, mini_httpd and
+# spawn-fcgi, plus curl for manual checks.
 #
 # Idempotent: when every binary is already there it prints one line and exits 0.
 # Debian/Ubuntu only (apt-get). Never starts a service: the tests start private
 # instances themselves, on loopback, with configurations of their own.
 set -euo pipefail
 
-packages=(apache2 lighttpd nginx fcgiwrap busybox mini-httpd curl)
+packages=(apache2 libapache2-mod-fcgid lighttpd nginx fcgiwrap busybox mini-httpd spawn-fcgi curl)
 
 # One "package:file" pair per thing the harness executes or loads. The Apache MPM and
 # CGI modules are checked one by one because a private config loads them by path.
@@ -19,10 +20,14 @@ required=(
   apache2:/usr/lib/apache2/modules/mod_cgid.so
   apache2:/usr/lib/apache2/modules/mod_cgi.so
   apache2:/usr/lib/apache2/modules/mod_rewrite.so
+  apache2:/usr/lib/apache2/modules/mod_proxy_fcgi.so
+  apache2:/usr/lib/apache2/modules/mod_proxy_scgi.so
+  libapache2-mod-fcgid:/usr/lib/apache2/modules/mod_fcgid.so
   lighttpd:/usr/sbin/lighttpd
   lighttpd:/usr/lib/lighttpd/mod_cgi.so
   nginx:/usr/sbin/nginx
   fcgiwrap:/usr/sbin/fcgiwrap
+  spawn-fcgi:/usr/bin/spawn-fcgi
   busybox:/bin/busybox
   mini-httpd:/usr/sbin/mini_httpd
   curl:/usr/bin/curl

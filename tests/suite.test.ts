@@ -15,10 +15,19 @@ import { fileURLToPath } from 'node:url';
 import { buildScript } from '../src/cli/build.js';
 import { assertInstalled, testRuntimes } from './frameworks/runtimes.js';
 import type { Served } from './cli/helpers.js';
-import { serverKinds, startServer, type RunningServer, type ServerKind } from './servers/index.js';
+import {
+  type BackendKind,
+  backendKinds,
+  serverKinds,
+  startBackend,
+  startServer,
+  type RunningServer,
+  type ServerKind,
+} from './servers/index.js';
 import { MARKER_DIR } from './suite/app.js';
 import { type Case, cases } from './suite/cases.js';
 import {
+  backendServer,
   cliServe,
   direct,
   inProcess,
@@ -51,7 +60,7 @@ const built = new Promise<string>((resolve, reject) => {
   failBuild = reject;
 });
 
-const servers = new Map<ServerKind, Promise<RunningServer>>();
+const servers = new Map<ServerKind | BackendKind, Promise<RunningServer>>();
 const serves = new Map<string, Promise<Served>>();
 const transports: Transport[] = [
   inProcess('direct'),
@@ -66,6 +75,14 @@ for (const kind of serverKinds) {
   started.catch(() => {}); // reported by every test that uses it
   servers.set(kind, started);
   transports.push(server(kind, 'direct', started), server(kind, 'pretty', started));
+}
+// The same script, started as a long-lived process behind a web server over FastCGI or SCGI.
+for (const kind of backendKinds) {
+  if (!wanted(kind)) continue;
+  const started = built.then((path) => startBackend(kind, { script: path }));
+  started.catch(() => {});
+  servers.set(kind, started);
+  transports.push(backendServer(kind, started));
 }
 for (const mount of ['/cgi-bin/app.cgi', '']) {
   if (!wanted(mount === '' ? 'fetch-cgi serve (root)' : 'fetch-cgi serve')) continue;

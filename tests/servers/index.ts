@@ -20,8 +20,9 @@ import { startMiniHttpd } from './mini-httpd.js';
 import { startNginx } from './nginx.js';
 import type { RunningServer, ServerKind, StartOptions } from './types.js';
 
-export { serverKinds } from './types.js';
-export type { RunningServer, ServerKind, StartOptions } from './types.js';
+export { backendKinds, serverKinds } from './types.js';
+export type { BackendKind, RunningServer, ServerKind, StartOptions } from './types.js';
+export { startBackend } from './backends.js';
 
 /** Starts one server set-up; see the module comment. */
 export async function startServer(kind: ServerKind, options: StartOptions): Promise<RunningServer> {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { isAlive, spawnServer, terminate, waitForHttp, withDescendants } from './processes.js';
-import type { RunningServer, ServerKind } from './types.js';
+import type { BackendKind, RunningServer, ServerKind } from './types.js';
 
 /** Reads every existing file of `files`, each under a heading, for failure messages. */
 export async function readLogs(files: readonly string[]): Promise<string> {
@@ -56,7 +56,7 @@ async function freePort(): Promise<number> {
 
 /** What each server module gives {@link launchServer}. */
 export interface LaunchPlan {
-  kind: ServerKind;
+  kind: ServerKind | BackendKind;
   runDir: string;
   /** How many ports the server listens on; the first is the origin's. */
   portCount: number;

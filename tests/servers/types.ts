@@ -1,6 +1,38 @@
 /** The six real CGI set-ups the end-to-end suite runs through. */
 export type ServerKind = 'apache-event' | 'apache-prefork' | 'lighttpd' | 'nginx' | 'busybox' | 'mini_httpd';
 
+/**
+ * The set-ups that put a web server in front of a long-lived fetch-cgi process, over FastCGI
+ * or SCGI; `spawn-fcgi` is nginx in front of a process spawn-fcgi started.
+ */
+export type BackendKind =
+  | 'nginx-fastcgi'
+  | 'nginx-fastcgi-keepconn'
+  | 'nginx-scgi'
+  | 'spawn-fcgi'
+  | 'lighttpd-fastcgi'
+  | 'lighttpd-fastcgi-spawn'
+  | 'lighttpd-scgi'
+  | 'apache-proxy-fcgi'
+  | 'apache-proxy-fcgi-tcp'
+  | 'apache-proxy-scgi'
+  | 'apache-fcgid';
+
+/** Every {@link BackendKind}, in a stable order. */
+export const backendKinds: readonly BackendKind[] = [
+  'nginx-fastcgi',
+  'nginx-fastcgi-keepconn',
+  'nginx-scgi',
+  'spawn-fcgi',
+  'lighttpd-fastcgi',
+  'lighttpd-fastcgi-spawn',
+  'lighttpd-scgi',
+  'apache-proxy-fcgi',
+  'apache-proxy-fcgi-tcp',
+  'apache-proxy-scgi',
+  'apache-fcgid',
+];
+
 /** Every {@link ServerKind}, in a stable order. */
 export const serverKinds: readonly ServerKind[] = [
   'apache-event',
@@ -35,7 +67,7 @@ export interface StartOptions {
 
 /** A started server; call {@link RunningServer.stop} when done. */
 export interface RunningServer {
-  kind: ServerKind;
+  kind: ServerKind | BackendKind;
   /** e.g. `http://127.0.0.1:41234` */
   origin: string;
   /** URL path of the script reached directly: `/cgi-bin/app.cgi`. */

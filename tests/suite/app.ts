@@ -5,7 +5,7 @@
  * {@link MARKER_DIR}: real servers start scripts with an empty environment.
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -210,9 +210,13 @@ app.get('/throw', () => {
   throw new Error(`deliberate failure carrying ${SECRET}`);
 });
 
-/** Writes its pid to the marker, then sends a chunk every 100 ms for up to 30 s. */
+/**
+ * Writes its pid to the marker, then sends a chunk every 100 ms for up to 30 s; appends
+ * ` cancelled` to the marker when the stream is cancelled (the client went away).
+ */
 app.get('/slow', (c) => {
-  writeFileSync(markerPath(c.env, c.req.query('marker')), String(process.pid));
+  const marker = markerPath(c.env, c.req.query('marker'));
+  writeFileSync(marker, String(process.pid));
   const started = Date.now();
   const chunk = new Uint8Array(CHUNK_SIZE).fill(0x73);
   const stream = new ReadableStream<Uint8Array>(
@@ -221,6 +225,9 @@ app.get('/slow', (c) => {
         if (Date.now() - started > 30_000) return controller.close();
         controller.enqueue(chunk);
         await sleep(100);
+      },
+      cancel() {
+        appendFileSync(marker, ' cancelled');
       },
     },
     { highWaterMark: 0 },

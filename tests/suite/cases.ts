@@ -441,7 +441,7 @@ export const cases: Case[] = [
   {
     id: 'unread body too large',
     title: 'ends the script at once when the app leaves more of a body unread than is dropped',
-    needs: ['streamedBody'],
+    needs: ['streamedBody', 'processPerRequest'],
     async run(t) {
       // The client sends the start of the body and holds the rest: only a script that does not
       // try to read the rest ends long before the drop's time limit.
@@ -451,7 +451,7 @@ export const cases: Case[] = [
   {
     id: 'unread body stalled',
     title: 'ends the script after the time limit when the client stalls the body the app left',
-    needs: ['streamedBody'],
+    needs: ['streamedBody', 'processPerRequest'],
     async run(t) {
       await heldUpload(t, MiB, 64 * 1024, DISCARD_TIMEOUT + 5000);
     },
@@ -486,7 +486,7 @@ async function disconnect(t: Transport, path: string, file: string): Promise<voi
   assert.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8') !== '', 5000), 'no pid marker');
   const pid = Number(readFileSync(file, 'utf8'));
   const started = performance.now();
-  const gone = await eventually(() => t.scriptGone(pid, path), 5000);
+  const gone = await eventually(() => t.scriptGone(pid, path, file), 5000);
   assert.ok(
     gone,
     `the script (pid ${pid}) still runs ${Math.round(performance.now() - started)} ms after the disconnect`,
@@ -528,7 +528,7 @@ async function heldUpload(t: Transport, length: number, sent: number, ms: number
     assert.ok(await eventually(() => existsSync(file) && readFileSync(file, 'utf8') !== '', 10_000), 'no pid marker');
     const pid = Number(readFileSync(file, 'utf8'));
     const started = performance.now();
-    const gone = await eventually(() => t.scriptGone(pid, path), ms);
+    const gone = await eventually(() => t.scriptGone(pid, path, file), ms);
     assert.ok(gone, `the script (pid ${pid}) still runs ${Math.round(performance.now() - started)} ms after answering`);
   } finally {
     release();

@@ -10,7 +10,7 @@ import { request as undiciRequest } from 'undici';
 import { parseCgiResponse, requestToEnv, serveCgi } from '../../src/index.js';
 import { runCgi, startScript, type RunScriptOptions } from '../../src/cli/run-script.js';
 import { type Served, startServe } from '../cli/helpers.js';
-import type { RunningServer, ServerKind } from '../servers/index.js';
+import type { BackendKind, RunningServer, ServerKind } from '../servers/index.js';
 import { isAlive } from '../servers/processes.js';
 import app from './app.js';
 import { rawRequest } from './raw-http.js';
@@ -26,7 +26,8 @@ export type Feature =
   | 'processStdout'
   | 'privateStderr'
   | 'earlyEnd'
-  | 'streamedBody';
+  | 'streamedBody'
+  | 'processPerRequest';
 
 /** A request as the cases describe it; the transport frames it. */
 export interface SuiteRequest {
@@ -61,8 +62,12 @@ export interface Transport {
   head(path: string): Promise<{ status: number; headers: Headers; bodyBytes: number }>;
   /** Follows a `Location` the app sent, as a client would. */
   follow(location: string): Promise<SuiteResponse>;
-  /** Whether the script that wrote `pid` while serving `path` has finished. */
-  scriptGone(pid: number, path: string): boolean;
+  /**
+   * Whether the script that wrote `pid` to `marker` while serving `path` has finished; for a
+   * long-lived process, whether that request ended (the app appends ` cancelled` to the marker
+   * when its response stream is cancelled).
+   */
+  scriptGone(pid: number, path: string, marker: string): boolean;
 }
 
 const SCRIPT_NAME = '/cgi-bin/app.cgi';
@@ -338,6 +343,42 @@ function withoutRewrite(lacks: Transport['lacks']): Transport['lacks'] {
 async function rawHead(origin: string, target: string) {
   const response = await rawRequest(origin, { method: 'HEAD', target, timeoutMs: 10_000 });
   return { status: response.status, headers: response.headers, bodyBytes: await countBytes(response.body) };
+}
+
+/** What a web server in front of a long-lived process cannot do, with the reason. */
+const backendLimits: Record<BackendKind, Partial<Record<Feature, string>>> = {
+  'nginx-fastcgi': {},
+  'nginx-fastcgi-keepconn': {},
+  'nginx-scgi': {},
+  'spawn-fcgi': {},
+  'lighttpd-fastcgi': {},
+  'lighttpd-fastcgi-spawn': {},
+  'lighttpd-scgi': {},
+  'apache-proxy-fcgi': {},
+  'apache-proxy-fcgi-tcp': {},
+  'apache-proxy-scgi': {},
+  'apache-fcgid': {},
+};
+
+const ONE_PROCESS = 'one long-lived process serves every request: there is no script process to end';
+
+/** A web server in front of a long-lived process (FastCGI or SCGI), the app mounted at `/app`. */
+export function backendServer(kind: BackendKind, started: Promise<RunningServer>): Transport {
+  const base = '/app';
+  const origin = async () => (await started).origin;
+  const send = async (path: string, init: SuiteRequest = {}) =>
+    httpRequest(await origin(), `${base}${path}`, init, false);
+  return {
+    name: kind,
+    style: 'direct',
+    base,
+    lacks: { processPerRequest: ONE_PROCESS, ...backendLimits[kind] },
+    encodedSlash: 'raw',
+    request: send,
+    head: async (path) => rawHead(await origin(), `${base}${path}`),
+    follow: async (location) => httpRequest(await origin(), location, {}, false),
+    scriptGone: (_pid, _path, marker) => existsSync(marker) && readFileSync(marker, 'utf8').endsWith(' cancelled'),
+  };
 }
 
 /** `fetch-cgi serve <script>` (spawned through the CLI's own entry), mounted at `mount`. */

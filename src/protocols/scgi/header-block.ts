@@ -3,6 +3,7 @@
  * `<length>:<name>NUL<value>NUL...,`, whose first pair is CONTENT_LENGTH and which holds
  * SCGI=1. Pure: bytes in, meta-variables out.
  */
+import { quote } from '../../http/quote.js';
 import type { CgiEnv } from '../../types.js';
 
 /** The header block breaks the protocol: the connection cannot go on. */
@@ -24,7 +25,7 @@ const LENGTH_DIGITS = 8;
  * Parses the header block at the start of `data`: undefined while it is incomplete, else the
  * meta-variables (read as UTF-8, as a process environment is) and where the body starts.
  * Throws {@link ScgiProtocolError} for a malformed netstring, a block over `maxBytes`, a first
- * header other than CONTENT_LENGTH, or a block without SCGI=1.
+ * header other than CONTENT_LENGTH, or an SCGI version other than 1.
  */
 export function parseHeaderBlock(data: Buffer, maxBytes: number): HeaderBlock | undefined {
   const colon = data.indexOf(0x3a);
@@ -46,11 +47,18 @@ export function parseHeaderBlock(data: Buffer, maxBytes: number): HeaderBlock | 
   if (fields.pop() !== '' || fields.length % 2 !== 0)
     throw new ScgiProtocolError('scgi: a header block that is not name-value pairs');
   const params: CgiEnv = {};
-  for (let index = 0; index < fields.length; index += 2) params[fields[index] as string] = fields[index + 1] as string;
+  // Names must not repeat (the protocol says so); where a server repeats one anyway (nginx, told
+  // to pass CONTENT_LENGTH, which it already sends first), the first value stands.
+  for (let index = 0; index < fields.length; index += 2)
+    params[fields[index] as string] ??= fields[index + 1] as string;
   if (fields[0] !== 'CONTENT_LENGTH' || !/^\d+$/.test(params.CONTENT_LENGTH ?? '')) {
     throw new ScgiProtocolError('scgi: the header block must start with CONTENT_LENGTH, a number');
   }
-  if (params.SCGI !== '1') throw new ScgiProtocolError('scgi: the header block has no SCGI=1');
+  // The protocol wants SCGI=1; a server that leaves it out still speaks it (nginx does unless
+  // told to pass it), so only another version is refused.
+  if (params.SCGI !== undefined && params.SCGI !== '1') {
+    throw new ScgiProtocolError(`scgi: the header block says SCGI=${quote(params.SCGI)}, not 1`);
+  }
   return { params, end: comma + 1 };
 }
 

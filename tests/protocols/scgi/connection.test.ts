@@ -25,6 +25,11 @@ describe('the SCGI header block', () => {
     assert.equal(data.subarray(parsed?.end).toString(), 'abc');
   });
 
+  test('takes a block without SCGI=1, as nginx sends unless told, and the first of a repeated name', () => {
+    const parsed = parseHeaderBlock(block('CONTENT_LENGTH\x002\x00CONTENT_LENGTH\x00\x00X\x00y\x00'), 1024);
+    assert.deepEqual(parsed?.params, { CONTENT_LENGTH: '2', X: 'y' });
+  });
+
   test('waits for more bytes while the block is incomplete', () => {
     const whole = block('CONTENT_LENGTH\x000\x00SCGI\x001\x00');
     for (let cut = 0; cut < whole.byteLength; cut += 1)
@@ -36,7 +41,7 @@ describe('the SCGI header block', () => {
     ['no comma after the block', Buffer.from('24:CONTENT_LENGTH\x000\x00SCGI\x001\x00X'), /not a netstring/],
     ['CONTENT_LENGTH not first', block('SCGI\x001\x00CONTENT_LENGTH\x000\x00'), /must start with CONTENT_LENGTH/],
     ['CONTENT_LENGTH not a number', block('CONTENT_LENGTH\x00x\x00SCGI\x001\x00'), /must start with CONTENT_LENGTH/],
-    ['no SCGI=1', block('CONTENT_LENGTH\x000\x00'), /no SCGI=1/],
+    ['another SCGI version', block('CONTENT_LENGTH\x000\x00SCGI\x002\x00'), /says SCGI="2", not 1/],
     ['a name without a value', block('CONTENT_LENGTH\x000\x00SCGI\x001\x00NAME\x00'), /not name-value pairs/],
     [
       'a block over the limit',

@@ -1,0 +1,92 @@
+/**
+ * Web servers in front of a long-lived fetch-cgi process (FastCGI or SCGI):
+ * `startBackend(kind, { script })` installs the built script in a private run directory,
+ * starts the process the way that set-up does (the harness with FETCH_CGI_LISTEN, spawn-fcgi,
+ * lighttpd's bin-path, Apache's mod_fcgid), then the server on a random loopback port, and
+ * returns a handle to stop both. The app is mounted at `RunningServer.scriptPath`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nginxHarnessConfig } from './configs/nginx.js';
+import { nginxAppSite } from './configs/nginx-persistent.js';
+import { launchServer, type Started, startProcess } from './launch.js';
+import { waitForFile } from './processes.js';
+import { createRunDir, installScripts } from './run-dir.js';
+import type { BackendKind, RunningServer } from './types.js';
+
+export interface BackendOptions {
+  /** The built script: it serves FastCGI and SCGI when started on a socket. */
+  script: string;
+}
+
+const asWwwData = ['/usr/bin/setpriv', '--reuid=www-data', '--regid=www-data', '--clear-groups'];
+
+/** Starts the app as www-data listening on `address` (FETCH_CGI_LISTEN), as a process manager would. */
+async function startApp(script: string, address: string, logFile: string, started: Started[]): Promise<void> {
+  const app = startProcess([...asWwwData, '/usr/bin/env', `FETCH_CGI_LISTEN=${address}`, script], logFile);
+  started.push(app);
+  if (address.startsWith('unix:')) {
+    await waitForFile(address.slice(5), () => app.child.exitCode === null && app.child.signalCode === null);
+  }
+}
+
+/** nginx (master as root, workers as www-data) with `site`, in the foreground. */
+async function startNginx(runDir: string, site: string, started: Started[]): Promise<void> {
+  const conf = join(runDir, 'nginx.conf');
+  await writeFile(conf, nginxHarnessConfig({ runDir, site }));
+  started.push(
+    startProcess(['/usr/sbin/nginx', '-e', join(runDir, 'logs/error.log'), '-c', conf], join(runDir, 'logs/nginx.log')),
+  );
+}
+
+/** Starts one set-up; see the module comment. */
+export async function startBackend(kind: BackendKind, options: BackendOptions): Promise<RunningServer> {
+  if (process.getuid?.() !== 0) throw new Error(`servers: starting ${kind} needs root (the app runs as www-data)`);
+  const runDir = await createRunDir(kind);
+  await installScripts(join(runDir, 'docroot/cgi-bin'), { 'app.fcgi': options.script });
+  const script = join(runDir, 'docroot/cgi-bin/app.fcgi');
+  const socket = join(runDir, 'rt/app.sock');
+  const appLog = join(runDir, 'logs/app.log');
+  const logFiles = [join(runDir, 'logs/error.log'), appLog, join(runDir, 'logs/nginx.log')];
+  const plan = (start: (ports: readonly number[], started: Started[]) => Promise<void>, portCount = 1) =>
+    launchServer({ kind, runDir, portCount, logFiles, prettyPath: null, rootPretty: false, start }).then(
+      (running): RunningServer => ({ ...running, scriptPath: '/app' }),
+    );
+  switch (kind) {
+    case 'nginx-fastcgi':
+    case 'nginx-fastcgi-keepconn':
+    case 'nginx-scgi':
+      return plan(async ([port = 0], started) => {
+        await startApp(script, `unix:${socket}`, appLog, started);
+        const site = nginxAppSite({
+          listen: `127.0.0.1:${port}`,
+          serverName: '127.0.0.1',
+          protocol: kind === 'nginx-scgi' ? 'scgi' : 'fastcgi',
+          backend: `unix:${socket}`,
+          keepConn: kind === 'nginx-fastcgi-keepconn',
+          mount: '/app',
+        });
+        await startNginx(runDir, site, started);
+      });
+    case 'spawn-fcgi':
+      return plan(async ([port = 0], started) => {
+        // -n: spawn-fcgi execs the app in its place, the listening socket on fd 0.
+        const app = startProcess(
+          ['/usr/bin/spawn-fcgi', '-n', '-s', socket, '-M', '0660', '-u', 'www-data', '-g', 'www-data', '--', script],
+          appLog,
+        );
+        started.push(app);
+        await waitForFile(socket, () => app.child.exitCode === null);
+        const site = nginxAppSite({
+          listen: `127.0.0.1:${port}`,
+          serverName: '127.0.0.1',
+          protocol: 'fastcgi',
+          backend: `unix:${socket}`,
+          mount: '/app',
+        });
+        await startNginx(runDir, site, started);
+      });
+    default:
+      throw new Error(`servers: ${kind} is not set up yet`);
+  }
+}
