@@ -7,6 +7,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { apacheAppHarnessConfig, apacheAppSite } from './configs/apache-persistent.js';
+import { lighttpdHarnessConfig } from './configs/lighttpd.js';
+import { lighttpdAppSite } from './configs/lighttpd-persistent.js';
 import { nginxHarnessConfig } from './configs/nginx.js';
 import { nginxAppSite } from './configs/nginx-persistent.js';
 import { launchServer, type Started, startProcess } from './launch.js';
@@ -37,6 +40,20 @@ async function startNginx(runDir: string, site: string, started: Started[]): Pro
   started.push(
     startProcess(['/usr/sbin/nginx', '-e', join(runDir, 'logs/error.log'), '-c', conf], join(runDir, 'logs/nginx.log')),
   );
+}
+
+/** lighttpd with `site`, in the foreground, as www-data. */
+async function startLighttpd(runDir: string, port: number, site: string, started: Started[]): Promise<void> {
+  const conf = join(runDir, 'lighttpd.conf');
+  await writeFile(conf, lighttpdHarnessConfig({ port, runDir, site }));
+  started.push(startProcess(['/usr/sbin/lighttpd', '-D', '-f', conf], join(runDir, 'logs/nginx.log')));
+}
+
+/** Apache (mpm_event) with `site` and `modules`, in the foreground, children as www-data. */
+async function startApache(runDir: string, port: number, site: string, modules: string[], started: Started[]) {
+  const conf = join(runDir, 'apache2.conf');
+  await writeFile(conf, apacheAppHarnessConfig({ port, runDir, site, modules }));
+  started.push(startProcess(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'], join(runDir, 'logs/nginx.log')));
 }
 
 /** Starts one set-up; see the module comment. */
@@ -85,6 +102,39 @@ export async function startBackend(kind: BackendKind, options: BackendOptions): 
           mount: '/app',
         });
         await startNginx(runDir, site, started);
+      });
+    case 'lighttpd-fastcgi':
+    case 'lighttpd-scgi':
+      return plan(async ([port = 0], started) => {
+        await startApp(script, `unix:${socket}`, appLog, started);
+        const protocol = kind === 'lighttpd-scgi' ? 'scgi' : 'fastcgi';
+        await startLighttpd(runDir, port, lighttpdAppSite({ protocol, socket, mount: '/app' }), started);
+      });
+    case 'lighttpd-fastcgi-spawn':
+      return plan(async ([port = 0], started) => {
+        const site = lighttpdAppSite({ protocol: 'fastcgi', socket, binPath: script, mount: '/app' });
+        await startLighttpd(runDir, port, site, started);
+      });
+    case 'apache-proxy-fcgi':
+    case 'apache-proxy-scgi':
+      return plan(async ([port = 0], started) => {
+        await startApp(script, `unix:${socket}`, appLog, started);
+        const proxy = kind === 'apache-proxy-fcgi' ? 'proxy-fcgi' : 'proxy-scgi';
+        const site = apacheAppSite({ kind: proxy, backend: `unix:${socket}`, mount: '/app' });
+        const modules = proxy === 'proxy-fcgi' ? ['proxy', 'proxy_fcgi'] : ['proxy', 'proxy_scgi', 'setenvif'];
+        await startApache(runDir, port, site, modules, started);
+      });
+    case 'apache-proxy-fcgi-tcp':
+      // The second port is the app's: on 127.0.0.1, as a TCP listener binds unless told otherwise.
+      return plan(async ([port = 0, appPort = 0], started) => {
+        await startApp(script, `127.0.0.1:${appPort}`, appLog, started);
+        const site = apacheAppSite({ kind: 'proxy-fcgi', backend: `127.0.0.1:${appPort}`, mount: '/app' });
+        await startApache(runDir, port, site, ['proxy', 'proxy_fcgi'], started);
+      }, 2);
+    case 'apache-fcgid':
+      return plan(async ([port = 0], started) => {
+        const site = apacheAppSite({ kind: 'fcgid', script, mount: '/app' });
+        await startApache(runDir, port, site, ['alias', 'fcgid'], started);
       });
     default:
       throw new Error(`servers: ${kind} is not set up yet`);

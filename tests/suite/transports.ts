@@ -356,7 +356,9 @@ const backendLimits: Record<BackendKind, Partial<Record<Feature, string>>> = {
   'lighttpd-scgi': {},
   'apache-proxy-fcgi': {},
   'apache-proxy-fcgi-tcp': {},
-  'apache-proxy-scgi': {},
+  'apache-proxy-scgi': {
+    chunkedUpload: 'mod_proxy_scgi answers a chunked upload with 411 Length Required (SCGI needs CONTENT_LENGTH)',
+  },
   'apache-fcgid': {},
 };
 
