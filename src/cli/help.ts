@@ -1,13 +1,16 @@
 /** Text of `fetch-cgi --help`. */
 export const mainHelp = `Usage: fetch-cgi <command> [options]
 
-Run fetch-style web apps (Hono, itty-router, (Request) => Response) as CGI scripts.
+Run fetch-style web apps (Hono, itty-router, (Request) => Response) as CGI scripts, or as
+long-lived FastCGI and SCGI processes.
 
 Commands:
-  build <entry>            bundle an app into one executable CGI script
+  build <entry>            bundle an app into one executable script (CGI, FastCGI, SCGI)
   serve <script|entry>     run a local CGI/1.1 host for a script (builds an entry first)
   request <script|entry> <path>
                            run a script once for one request and print the response
+  listen <script|entry> <address>
+                           run a script as a FastCGI and SCGI process on an address
 
 Options:
   -h, --help               show help (also: fetch-cgi <command> --help)
@@ -73,4 +76,30 @@ Options:
 
 Exit codes: 0 any well-formed response (whatever its status), 1 the script could not be
 built, started or finished in time, 2 usage error, 3 malformed CGI response.
+`;
+
+/** Text of `fetch-cgi listen --help`. */
+export const listenHelp = `Usage: fetch-cgi listen <script|entry> <address> [options]
+
+Run the script as one long-lived process that serves FastCGI and SCGI (the first byte of a
+connection tells them apart) on <address>, for a web server's fastcgi_pass, scgi_pass or
+ProxyPass, until SIGTERM or Ctrl-C; requests in flight finish first. An entry is built to a
+temporary script first. The same settings work without this command, as variables in the
+script's environment (FETCH_CGI_LISTEN=<address>, FETCH_CGI_CONCURRENCY, ...).
+
+Addresses:
+  unix:/run/app.sock       a unix socket (mode 660 unless --socket-mode says otherwise)
+  127.0.0.1:9000, [::1]:9000, 9000
+                           TCP; a bare port binds 127.0.0.1 only
+  fd:3                     a listening socket the process inherits
+
+Options:
+      --concurrency <n>    requests served at once (default 64); more wait
+      --max-requests <n>   stop after this many requests, as php-fpm's pm.max_requests
+      --idle-timeout <s>   stop after this many seconds without a request
+      --grace <s>          how long a stop waits for requests in flight (default 10)
+      --socket-mode <mode> file mode of a unix socket, in octal (default 660)
+  -e, --env <NAME=VALUE>   add a variable to the script's environment (repeatable)
+      --no-build           run the file as a script even if it ends in .js or .ts
+  -h, --help               show this help
 `;

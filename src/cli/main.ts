@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { buildCommand } from './build.js';
 import { mainHelp } from './help.js';
 import { CliError, type CliIo, EXIT, printError, UsageError } from './io.js';
+import { listenCommand } from './listen.js';
 import { requestCommand } from './request.js';
 import { serveCommand } from './serve.js';
 import { VERSION } from './version.js';
@@ -14,6 +15,7 @@ const commands: Record<string, (io: CliIo, args: string[]) => Promise<number>> =
   build: buildCommand,
   serve: serveCommand,
   request: requestCommand,
+  listen: listenCommand,
 };
 
 /**
