@@ -177,7 +177,13 @@ export async function serveSocket(
   await listen(server, target, options.socketMode ?? 0o660);
   server.on('error', (error) => log(`fetch-cgi: the listening socket failed: ${error.message}`));
   armIdleTimer();
-  return { address: describeTarget(target), closed, stop };
+  // A TCP port of 0 is the one the system picked.
+  const bound = server.address();
+  const address =
+    target.kind === 'tcp' && bound && typeof bound === 'object'
+      ? describeTarget({ ...target, port: bound.port })
+      : describeTarget(target);
+  return { address, closed, stop };
 }
 
 /** FCGI_WEB_SERVER_ADDRS: the addresses a FastCGI process accepts connections from. */
