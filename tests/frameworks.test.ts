@@ -2,13 +2,28 @@
  * The framework matrix: each example app of tests/frameworks/cases.ts (Hono, itty-router, h3,
  * GraphQL Yoga, tRPC, a plain Workers-style module), unchanged, built once per runtime
  * (`fetch-cgi build --runtime node|bun|deno`) and asked the same requests on every runtime
- * (Node 20, the newest Node LTS, Bun, Deno) through two transports: the script spawned
- * directly, and lighttpd. The results go to .tmp/frameworks-matrix.md.
+ * (Node 20, the newest Node LTS, Bun, Deno) through three transports: the script spawned
+ * directly, lighttpd, and the script as a long-lived FastCGI process. The results go to
+ * .tmp/frameworks-matrix.md.
  */
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { FastCgiClient } from '../src/host/fastcgi-client.js';
+import { parseCgiResponse } from '../src/host/parse-cgi-response.js';
+import { requestToEnv } from '../src/host/request-to-env.js';
 import { buildScript, shebangFor } from '../src/cli/build.js';
 import { runCgi } from '../src/cli/run-script.js';
 import { type Answer, type Framework, frameworks } from './frameworks/cases.js';
@@ -82,6 +97,29 @@ interface Transport {
 
 let lighttpd: Promise<RunningServer> | undefined;
 
+/** Each script started once as a long-lived process serving FastCGI on a socket of its own. */
+const persistent = new Map<string, Promise<{ socket: string; child: ChildProcess }>>();
+function startPersistent(script: string): Promise<{ socket: string; child: ChildProcess }> {
+  let started = persistent.get(script);
+  if (!started) {
+    const socket = join(buildDir, `${script}.sock`);
+    const child = spawn(join(buildDir, script), [], {
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', FETCH_CGI_LISTEN: `unix:${socket}` },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    started = (async () => {
+      for (let waited = 0; !existsSync(socket); waited += 25) {
+        if (waited > 15_000 || child.exitCode !== null) throw new Error(`${script} did not listen on ${socket}`);
+        await sleep(25);
+      }
+      await sleep(100);
+      return { socket, child };
+    })();
+    persistent.set(script, started);
+  }
+  return started;
+}
+
 const transports: Transport[] = [
   {
     name: 'direct',
@@ -101,6 +139,32 @@ const transports: Transport[] = [
           timeoutMs: 30_000,
           onStderr: () => {},
         }),
+      );
+    },
+  },
+  {
+    name: 'fastcgi',
+    async send(script, path, init) {
+      const { socket } = await startPersistent(script);
+      const mount = `/cgi-bin/${script}`;
+      const request = new Request(`http://127.0.0.1:8080${mount}${path}`, init);
+      const body = init?.body === undefined ? undefined : Buffer.from(await request.arrayBuffer());
+      const params = requestToEnv(request, {
+        scriptName: mount,
+        remoteAddr: '127.0.0.1',
+        remotePort: 40_000,
+        serverSoftware: 'frameworks-fastcgi',
+      });
+      if (body) params.CONTENT_LENGTH = String(body.byteLength);
+      const client = await FastCgiClient.connect(socket);
+      const sent = client.request(params as Record<string, string>, body ? { body } : {});
+      const output = await sent.output();
+      return answer(
+        await parseCgiResponse(
+          (async function* () {
+            yield output;
+          })(),
+        ),
       );
     },
   },
@@ -132,6 +196,10 @@ describe('framework matrix', { concurrency: true }, () => {
 
   after(async () => {
     writeMatrix();
+    for (const started of persistent.values()) {
+      const { child } = await started.catch(() => ({ child: undefined }));
+      child?.kill('SIGTERM');
+    }
     await (await lighttpd?.catch(() => undefined))?.stop();
     rmSync(buildDir, { recursive: true, force: true });
   });
