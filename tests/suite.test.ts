@@ -29,6 +29,7 @@ import { type Case, cases } from './suite/cases.js';
 import {
   backendServer,
   cliServe,
+  htaccessSite,
   direct,
   inProcess,
   processesMentioning,
@@ -75,6 +76,7 @@ for (const kind of serverKinds) {
   started.catch(() => {}); // reported by every test that uses it
   servers.set(kind, started);
   transports.push(server(kind, 'direct', started), server(kind, 'pretty', started));
+  if (kind.startsWith('apache')) transports.push(htaccessSite(kind, started));
 }
 // The same script, started as a long-lived process behind a web server over FastCGI or SCGI.
 for (const kind of backendKinds) {

@@ -33,7 +33,8 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
   if (pathInfo !== '' && !pathInfo.startsWith('/')) pathInfo = `/${pathInfo}`;
   pathInfo = withoutRepeatedScriptName(pathInfo, scriptName, rawUri);
 
-  const rawPathInfo = rawUri === undefined ? undefined : rawSuffixFor(rawUri, pathInfo);
+  const rewritten = pathInfo === '' && rawUri !== undefined ? folderMount(rawUri, scriptName) : undefined;
+  const rawPathInfo = rawUri === undefined ? undefined : (rewritten?.rest ?? rawSuffixFor(rawUri, pathInfo));
   const base =
     rawUri !== undefined && rawPathInfo !== undefined
       ? trimTrailingSlashes(rawUri.slice(0, rawUri.length - rawPathInfo.length))
@@ -50,6 +51,24 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
   } catch {
     throw new CgiEnvError(env.REQUEST_URI ? 'REQUEST_URI' : 'PATH_INFO', env.REQUEST_URI ?? pathInfo);
   }
+}
+
+/**
+ * A URL the server rewrote onto the script internally (an `.htaccess` with
+ * `RewriteRule ^ app.cgi`, a DirectoryIndex) comes with no PATH_INFO and a REQUEST_URI that is
+ * not the script's own path: the script answers for its folder, and the app routes on the rest
+ * of the URL (`/blog/users/42` for `/blog/app.cgi` gives the base `/blog`, the path
+ * `/users/42`). The rest in its raw encoding, or undefined when REQUEST_URI is the script's
+ * path or lies outside its folder.
+ */
+function folderMount(rawUri: string, scriptName: string): { rest: string } | undefined {
+  const decoded = safeDecode(rawUri);
+  if (decoded === undefined || decoded === scriptName || decoded.startsWith(`${scriptName}/`)) return undefined;
+  const folder = scriptName.slice(0, scriptName.lastIndexOf('/') + 1);
+  for (let slash = rawUri.indexOf('/'); slash !== -1; slash = rawUri.indexOf('/', slash + 1)) {
+    if (safeDecode(rawUri.slice(0, slash + 1)) === folder) return { rest: rawUri.slice(slash) };
+  }
+  return undefined;
 }
 
 /** Scheme and authority from HTTPS/REQUEST_SCHEME/SERVER_PORT, HTTP_HOST or SERVER_NAME. */

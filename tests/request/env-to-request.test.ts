@@ -94,6 +94,24 @@ const urlCases: [string, CgiEnv, string, string][] = [
     '/cgi-bin/app.cgi',
   ],
   [
+    'apache .htaccess: every URL rewritten onto app.cgi in the document root',
+    cgiEnv({ SCRIPT_NAME: '/app.cgi', PATH_INFO: undefined, REQUEST_URI: '/users/42?x=1', QUERY_STRING: 'x=1' }),
+    url('http://example.com/users/42?x=1'),
+    '',
+  ],
+  [
+    'apache .htaccess: rewritten onto app.cgi in a folder, %2F kept',
+    cgiEnv({ SCRIPT_NAME: '/blog/app.cgi', PATH_INFO: undefined, REQUEST_URI: '/blog/posts/a%2Fb' }),
+    url('http://example.com/posts/a%2Fb'),
+    '/blog',
+  ],
+  [
+    'apache: the script as the DirectoryIndex of its folder',
+    cgiEnv({ SCRIPT_NAME: '/cgi-bin/app.cgi', PATH_INFO: undefined, REQUEST_URI: '/cgi-bin/' }),
+    url('http://example.com/'),
+    '/cgi-bin',
+  ],
+  [
     'IIS: PATH_INFO repeats SCRIPT_NAME',
     cgiEnv({ SCRIPT_NAME: '/app.cgi', PATH_INFO: '/app.cgi/users/42', REQUEST_URI: '/app.cgi/users/42' }),
     url('http://example.com/users/42'),

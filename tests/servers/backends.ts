@@ -7,7 +7,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { apacheAppHarnessConfig, apacheAppSite } from './configs/apache-persistent.js';
+import { writeFileSync } from 'node:fs';
+import { apacheAppHarnessConfig, apacheAppSite, apacheFcgidHtaccess } from './configs/apache-persistent.js';
 import { lighttpdHarnessConfig } from './configs/lighttpd.js';
 import { lighttpdAppSite } from './configs/lighttpd-persistent.js';
 import { nginxHarnessConfig } from './configs/nginx.js';
@@ -50,9 +51,16 @@ async function startLighttpd(runDir: string, port: number, site: string, started
 }
 
 /** Apache (mpm_event) with `site` and `modules`, in the foreground, children as www-data. */
-async function startApache(runDir: string, port: number, site: string, modules: string[], started: Started[]) {
+async function startApache(
+  runDir: string,
+  port: number,
+  site: string,
+  modules: string[],
+  started: Started[],
+  htaccess = false,
+) {
   const conf = join(runDir, 'apache2.conf');
-  await writeFile(conf, apacheAppHarnessConfig({ port, runDir, site, modules }));
+  await writeFile(conf, apacheAppHarnessConfig({ port, runDir, site, modules, htaccess }));
   started.push(startProcess(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'], join(runDir, 'logs/nginx.log')));
 }
 
@@ -136,6 +144,16 @@ export async function startBackend(kind: BackendKind, options: BackendOptions): 
         const site = apacheAppSite({ kind: 'fcgid', script, mount: '/app' });
         await startApache(runDir, port, site, ['alias', 'fcgid'], started);
       });
+    case 'apache-fcgid-htaccess': {
+      // A shared host's web space: app.fcgi and the .htaccess in the document root.
+      await installScripts(join(runDir, 'docroot'), { 'app.fcgi': options.script });
+      writeFileSync(join(runDir, 'docroot/.htaccess'), apacheFcgidHtaccess(), { mode: 0o644 });
+      const mounted = await plan(async ([port = 0], started) => {
+        const site = 'FcgidMaxRequestLen 1073741824\nFcgidIOTimeout 300\nFcgidOutputBufferSize 0\n';
+        await startApache(runDir, port, site, ['fcgid', 'rewrite', 'mime'], started, true);
+      });
+      return { ...mounted, scriptPath: '' };
+    }
     default:
       throw new Error(`servers: ${kind} is not set up yet`);
   }

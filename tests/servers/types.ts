@@ -16,7 +16,8 @@ export type BackendKind =
   | 'apache-proxy-fcgi'
   | 'apache-proxy-fcgi-tcp'
   | 'apache-proxy-scgi'
-  | 'apache-fcgid';
+  | 'apache-fcgid'
+  | 'apache-fcgid-htaccess';
 
 /** Every {@link BackendKind}, in a stable order. */
 export const backendKinds: readonly BackendKind[] = [
@@ -31,6 +32,7 @@ export const backendKinds: readonly BackendKind[] = [
   'apache-proxy-fcgi-tcp',
   'apache-proxy-scgi',
   'apache-fcgid',
+  'apache-fcgid-htaccess',
 ];
 
 /** Every {@link ServerKind}, in a stable order. */

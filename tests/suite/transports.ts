@@ -335,6 +335,31 @@ export function server(kind: ServerKind, style: 'direct' | 'pretty', started: Pr
   };
 }
 
+/**
+ * Apache's second site, the shared-hosting one: `app.cgi` and the `.htaccess` of
+ * docs/deploy/shared-hosting.md in its document root, every URL rewritten onto the script.
+ */
+export function htaccessSite(kind: ServerKind, started: Promise<RunningServer>): Transport {
+  const origin = async () => {
+    const running = await started;
+    if (!running.htaccessOrigin) throw new Error(`${kind}: no .htaccess site`);
+    return running.htaccessOrigin;
+  };
+  const send = async (path: string, init: SuiteRequest = {}) => httpRequest(await origin(), path, init, false);
+  return {
+    name: `${kind} (.htaccess)`,
+    style: 'pretty',
+    base: '',
+    lacks: {},
+    // AllowEncodedSlashes cannot be set in a .htaccess.
+    encodedSlash: 'refused',
+    request: send,
+    head: async (path) => rawHead(await origin(), path),
+    follow: async (location) => httpRequest(await origin(), location, {}, false),
+    scriptGone: (pid) => !isAlive(pid),
+  };
+}
+
 function withoutRewrite(lacks: Transport['lacks']): Transport['lacks'] {
   const { rewrite: _, ...rest } = lacks;
   return rest;
@@ -360,13 +385,19 @@ const backendLimits: Record<BackendKind, Partial<Record<Feature, string>>> = {
     chunkedUpload: 'mod_proxy_scgi answers a chunked upload with 411 Length Required (SCGI needs CONTENT_LENGTH)',
   },
   'apache-fcgid': {},
+  'apache-fcgid-htaccess': {},
 };
 
 const ONE_PROCESS = 'one long-lived process serves every request: there is no script process to end';
 
-/** A web server in front of a long-lived process (FastCGI or SCGI), the app mounted at `/app`. */
+/**
+ * A web server in front of a long-lived process (FastCGI or SCGI), the app mounted at `/app`,
+ * or at the site root by a shared host's `.htaccess` (where %2F in a path is Apache's 404:
+ * AllowEncodedSlashes cannot be set there).
+ */
 export function backendServer(kind: BackendKind, started: Promise<RunningServer>): Transport {
-  const base = '/app';
+  const htaccess = kind === 'apache-fcgid-htaccess';
+  const base = htaccess ? '' : '/app';
   const origin = async () => (await started).origin;
   const send = async (path: string, init: SuiteRequest = {}) =>
     httpRequest(await origin(), `${base}${path}`, init, false);
@@ -375,7 +406,7 @@ export function backendServer(kind: BackendKind, started: Promise<RunningServer>
     style: 'direct',
     base,
     lacks: { processPerRequest: ONE_PROCESS, ...backendLimits[kind] },
-    encodedSlash: 'raw',
+    encodedSlash: htaccess ? 'refused' : 'raw',
     request: send,
     head: async (path) => rawHead(await origin(), `${base}${path}`),
     follow: async (location) => httpRequest(await origin(), location, {}, false),

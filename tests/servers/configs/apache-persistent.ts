@@ -71,6 +71,23 @@ ProxyFCGISetEnvIf "%{REQUEST_URI} =~ m#^${mount}(/.*)#" PATH_INFO "$1"
 `;
 }
 
+/**
+ * A `.htaccess` for a document root holding `app.fcgi`, for shared hosting with mod_fcgid:
+ * every path that is not an existing file runs the app, which stays running between requests.
+ */
+export function apacheFcgidHtaccess(): string {
+  return `Options +ExecCGI
+AddHandler fcgid-script .fcgi
+# Pass the Authorization header to the app (Apache 2.4.13 and later).
+CGIPassAuth On
+
+RewriteEngine On
+# Everything that is not an existing file runs app.fcgi; REQUEST_URI keeps the original URL.
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteRule ^ app.fcgi [END]
+`;
+}
+
 /** What the harness needs around the site to run a private Apache. */
 export interface ApacheAppHarnessOptions {
   port: number;
@@ -79,12 +96,14 @@ export interface ApacheAppHarnessOptions {
   site: string;
   /** The modules the site needs besides the MPM and authz_core. */
   modules: readonly string[];
+  /** Serve the document root as a shared host would: `.htaccess` files rule it. */
+  htaccess?: boolean;
 }
 
 const modulesDir = '/usr/lib/apache2/modules';
 
 /** A complete private apache2.conf (mpm_event), to be run with `apache2 -f FILE -DFOREGROUND`. */
-export function apacheAppHarnessConfig({ port, runDir, site, modules }: ApacheAppHarnessOptions): string {
+export function apacheAppHarnessConfig({ port, runDir, site, modules, htaccess }: ApacheAppHarnessOptions): string {
   const loads = ['mpm_event', 'authz_core', ...modules]
     .map((name) => `LoadModule ${name}_module ${modulesDir}/mod_${name}.so`)
     .join('\n');
@@ -106,12 +125,12 @@ FcgidProcessTableFile ${runDir}/rt/fcgid-shm
 `
     : ''
 }
-<Directory />
+${modules.includes('mime') ? 'TypesConfig /etc/mime.types\n' : ''}<Directory />
     AllowOverride None
     Require all denied
 </Directory>
 <Directory ${runDir}/docroot>
-    Require all granted
+    Require all granted${htaccess ? '\n    AllowOverride All' : ''}
 </Directory>
 
 <VirtualHost 127.0.0.1:${port}>
