@@ -17,6 +17,9 @@ const pages = [
   'nginx-fcgiwrap.md',
   'busybox.md',
   'mini_httpd.md',
+  'fastcgi-nginx.md',
+  'fastcgi-apache.md',
+  'fastcgi-lighttpd.md',
 ];
 
 describe('deploy docs', () => {

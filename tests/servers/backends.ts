@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { appListenCommand, spawnFcgiCommand } from './configs/command-lines.js';
 import { apacheAppHarnessConfig, apacheAppSite, apacheFcgidHtaccess } from './configs/apache-persistent.js';
 import { lighttpdHarnessConfig } from './configs/lighttpd.js';
 import { lighttpdAppSite } from './configs/lighttpd-persistent.js';
@@ -23,11 +24,9 @@ export interface BackendOptions {
   script: string;
 }
 
-const asWwwData = ['/usr/bin/setpriv', '--reuid=www-data', '--regid=www-data', '--clear-groups'];
-
 /** Starts the app as www-data listening on `address` (FETCH_CGI_LISTEN), as a process manager would. */
 async function startApp(script: string, address: string, logFile: string, started: Started[]): Promise<void> {
-  const app = startProcess([...asWwwData, '/usr/bin/env', `FETCH_CGI_LISTEN=${address}`, script], logFile);
+  const app = startProcess(appListenCommand(script, address), logFile);
   started.push(app);
   if (address.startsWith('unix:')) {
     await waitForFile(address.slice(5), () => app.child.exitCode === null && app.child.signalCode === null);
@@ -96,10 +95,7 @@ export async function startBackend(kind: BackendKind, options: BackendOptions): 
     case 'spawn-fcgi':
       return plan(async ([port = 0], started) => {
         // -n: spawn-fcgi execs the app in its place, the listening socket on fd 0.
-        const app = startProcess(
-          ['/usr/bin/spawn-fcgi', '-n', '-s', socket, '-M', '0660', '-u', 'www-data', '-g', 'www-data', '--', script],
-          appLog,
-        );
+        const app = startProcess(spawnFcgiCommand(script, socket), appLog);
         started.push(app);
         await waitForFile(socket, () => app.child.exitCode === null);
         const site = nginxAppSite({

@@ -52,6 +52,27 @@ export function miniHttpdCommand({ address, port, documentRoot }: CommandLineOpt
   ];
 }
 
+/**
+ * The built script as a long-lived FastCGI and SCGI process on `address`, as www-data, with
+ * nothing of the caller's environment but what it needs: what a process manager runs.
+ */
+export function appListenCommand(script: string, address: string): string[] {
+  return [
+    '/usr/bin/setpriv',
+    '--reuid=www-data',
+    '--regid=www-data',
+    '--clear-groups',
+    '/usr/bin/env',
+    `FETCH_CGI_LISTEN=${address}`,
+    script,
+  ];
+}
+
+/** spawn-fcgi starting the script in its place (`-n`), its socket on fd 0, as www-data. */
+export function spawnFcgiCommand(script: string, socket: string): string[] {
+  return ['/usr/bin/spawn-fcgi', '-n', '-s', socket, '-M', '0660', '-u', 'www-data', '-g', 'www-data', '--', script];
+}
+
 /** An argument list as a line to paste into a shell; quotes only what needs it. */
 export function shellCommand(argv: readonly string[]): string {
   return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ');

@@ -4,7 +4,10 @@
  * marks each block as `<!-- generated:NAME -->` ... `<!-- /generated -->`.
  */
 import { apacheHtaccess, apacheVhost } from './apache.js';
-import { busyboxCommand, miniHttpdCommand, shellCommand } from './command-lines.js';
+import { apacheAppSite, apacheFcgidHtaccess } from './apache-persistent.js';
+import { lighttpdAppSite } from './lighttpd-persistent.js';
+import { nginxAppSite } from './nginx-persistent.js';
+import { appListenCommand, busyboxCommand, miniHttpdCommand, shellCommand, spawnFcgiCommand } from './command-lines.js';
 import { lighttpdSite } from './lighttpd.js';
 import { fcgiwrapCommand, nginxSite } from './nginx.js';
 
@@ -17,6 +20,8 @@ export interface DocBlock {
 
 const documentRoot = '/var/www/example';
 const fcgiwrapSocket = '/run/fcgiwrap/fcgiwrap.sock';
+const appSocket = '/run/fetch-cgi/app.sock';
+const appScript = '/var/www/example/app.fcgi';
 
 /** Every generated block by name. A name may appear on more pages than its own. */
 export const docBlocks: Record<string, DocBlock> = {
@@ -47,6 +52,74 @@ export const docBlocks: Record<string, DocBlock> = {
     page: 'busybox.md',
     lang: 'sh',
     text: `touch /etc/busybox-httpd.conf\n${shellCommand(busyboxCommand({ address: '0.0.0.0', port: 8080, documentRoot }, '/etc/busybox-httpd.conf'))}\n`,
+  },
+  'nginx-fastcgi': {
+    page: 'fastcgi-nginx.md',
+    lang: 'nginx',
+    text: nginxAppSite({
+      listen: '80',
+      serverName: 'example.com',
+      protocol: 'fastcgi',
+      backend: `unix:${appSocket}`,
+      keepConn: true,
+      mount: '/app',
+    }),
+  },
+  'nginx-scgi': {
+    page: 'fastcgi-nginx.md',
+    lang: 'nginx',
+    text: nginxAppSite({
+      listen: '80',
+      serverName: 'example.com',
+      protocol: 'scgi',
+      backend: `unix:${appSocket}`,
+      mount: '/app',
+    }),
+  },
+  'spawn-fcgi-command': {
+    page: 'fastcgi-nginx.md',
+    lang: 'sh',
+    text: `install -d -o www-data -g www-data /run/fetch-cgi
+${shellCommand(spawnFcgiCommand(appScript, appSocket))}
+`,
+  },
+  'lighttpd-fastcgi': {
+    page: 'fastcgi-lighttpd.md',
+    lang: 'conf',
+    text: lighttpdAppSite({ protocol: 'fastcgi', socket: appSocket, mount: '/app' }),
+  },
+  'lighttpd-fastcgi-spawn': {
+    page: 'fastcgi-lighttpd.md',
+    lang: 'conf',
+    text: lighttpdAppSite({ protocol: 'fastcgi', socket: '/run/lighttpd/app.sock', binPath: appScript, mount: '/app' }),
+  },
+  'lighttpd-scgi': {
+    page: 'fastcgi-lighttpd.md',
+    lang: 'conf',
+    text: lighttpdAppSite({ protocol: 'scgi', socket: appSocket, mount: '/app' }),
+  },
+  'apache-proxy-fcgi': {
+    page: 'fastcgi-apache.md',
+    lang: 'apache',
+    text: apacheAppSite({ kind: 'proxy-fcgi', backend: `unix:${appSocket}`, mount: '/app' }),
+  },
+  'apache-proxy-scgi': {
+    page: 'fastcgi-apache.md',
+    lang: 'apache',
+    text: apacheAppSite({ kind: 'proxy-scgi', backend: `unix:${appSocket}`, mount: '/app' }),
+  },
+  'apache-fcgid': {
+    page: 'fastcgi-apache.md',
+    lang: 'apache',
+    text: apacheAppSite({ kind: 'fcgid', script: appScript, mount: '/app' }),
+  },
+  'apache-fcgid-htaccess': { page: 'shared-hosting.md', lang: 'apache', text: apacheFcgidHtaccess() },
+  'listen-command': {
+    page: 'fastcgi-nginx.md',
+    lang: 'sh',
+    text: `install -d -o www-data -g www-data /run/fetch-cgi
+${shellCommand(appListenCommand(appScript, `unix:${appSocket}`))}
+`,
   },
   'mini-httpd-command': {
     page: 'mini_httpd.md',
