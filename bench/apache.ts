@@ -28,7 +28,7 @@ export interface WrkResult {
 }
 
 /** Parses wrk's summary. */
-function parseWrk(output: string): WrkResult {
+export function parseWrk(output: string): WrkResult {
   const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? Number.NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const socket = /connect (\d+), read \d+, write (\d+), timeout (\d+)/.exec(output);

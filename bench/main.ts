@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { type ApacheScript, measureApache } from './apache.js';
 import { benchDir, bunPath, workDir } from './paths.js';
 import { prepare } from './prepare.js';
-import { apacheTable, startupTable, streamTable } from './report.js';
+import { measureNginx } from './nginx.js';
+import { apacheTable, nginxTable, startupTable, streamTable } from './report.js';
 import { checkAnswers, measureStartup } from './startup.js';
 import { measureStream } from './streaming.js';
 import { startupVariants } from './variants.js';
@@ -73,6 +74,11 @@ const apacheScripts: ApacheScript[] = [
 const apache = await measureApache(apacheScripts, settings.wrkSeconds);
 loads.push(`after Apache ${loadAverage()}`);
 
+console.log('\n== CGI, FastCGI and SCGI through nginx');
+const concurrencies = [1, 16];
+const nginx = await measureNginx(built.honoHello, concurrencies, settings.wrkSeconds);
+loads.push(`after nginx ${loadAverage()}`);
+
 console.log(`\n== streaming ${settings.streamBytes} bytes, ${settings.streamRepeats} runs each`);
 const streams = [
   measureStream(
@@ -108,6 +114,10 @@ const report = [
   '## Through Apache',
   '',
   apacheTable(apache, settings.wrkSeconds),
+  '',
+  '## CGI, FastCGI and SCGI through nginx (Hono hello, one built file)',
+  '',
+  nginxTable(nginx, concurrencies),
   '',
   '## Streaming (median of ' + settings.streamRepeats + ')',
   '',
