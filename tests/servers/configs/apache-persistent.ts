@@ -3,6 +3,7 @@
  * TCP), mod_proxy_scgi, or mod_fcgid starting the app itself. `apacheAppSite` is what
  * docs/deploy/fastcgi-apache.md embeds; `apacheAppHarnessConfig` wraps it for a private server.
  */
+import { apacheServerBasics } from './apache.js';
 
 /** How Apache reaches the app. */
 export type ApacheAppOptions =
@@ -107,17 +108,7 @@ export function apacheAppHarnessConfig({ port, runDir, site, modules, htaccess }
   const loads = ['mpm_event', 'authz_core', ...modules]
     .map((name) => `LoadModule ${name}_module ${modulesDir}/mod_${name}.so`)
     .join('\n');
-  return `ServerRoot ${runDir}
-ServerName 127.0.0.1
-Listen 127.0.0.1:${port}
-PidFile ${runDir}/rt/apache2.pid
-DefaultRuntimeDir ${runDir}/rt
-Mutex file:${runDir}/rt default
-ErrorLog ${runDir}/logs/error.log
-LogLevel warn
-User www-data
-Group www-data
-${loads}
+  return `${apacheServerBasics(runDir, [port])}${loads}
 ${
   modules.includes('fcgid')
     ? `FcgidIPCDir ${runDir}/rt/fcgid

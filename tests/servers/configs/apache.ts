@@ -80,6 +80,21 @@ export interface ApacheHarnessOptions {
 
 const modules = '/usr/lib/apache2/modules';
 
+/** What every private Apache needs first: its root, ports, pid file, runtime files, log and user. */
+export function apacheServerBasics(runDir: string, ports: readonly number[]): string {
+  return `ServerRoot ${runDir}
+ServerName 127.0.0.1
+${ports.map((port) => `Listen 127.0.0.1:${port}`).join('\n')}
+PidFile ${runDir}/rt/apache2.pid
+DefaultRuntimeDir ${runDir}/rt
+Mutex file:${runDir}/rt default
+ErrorLog ${runDir}/logs/error.log
+LogLevel warn
+User www-data
+Group www-data
+`;
+}
+
 /** A complete private apache2.conf, to be run with `apache2 -f FILE -DFOREGROUND`. */
 export function apacheHarnessConfig({
   mpm,
@@ -97,18 +112,7 @@ export function apacheHarnessConfig({
   // mod_cgid spells the directive with a D; either must follow its LoadModule.
   const directive = mpm === 'event' ? 'CGIDScriptTimeout' : 'CGIScriptTimeout';
   const timeout = scriptTimeout === undefined ? '' : `${directive} ${scriptTimeout}\n`;
-  return `ServerRoot ${runDir}
-ServerName 127.0.0.1
-Listen 127.0.0.1:${port}
-Listen 127.0.0.1:${htaccessPort}
-PidFile ${runDir}/rt/apache2.pid
-DefaultRuntimeDir ${runDir}/rt
-Mutex file:${runDir}/rt default
-ErrorLog ${runDir}/logs/error.log
-LogLevel warn
-User www-data
-Group www-data
-
+  return `${apacheServerBasics(runDir, [port, htaccessPort])}
 LoadModule mpm_${mpm}_module ${modules}/mod_mpm_${mpm}.so
 ${cgi}
 ${timeout}LoadModule authz_core_module ${modules}/mod_authz_core.so
