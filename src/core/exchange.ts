@@ -129,6 +129,8 @@ export class Exchange {
 
   /** Serves the request; settles once the response is written (or abandoned), never rejects. */
   async run(): Promise<Outcome> {
+    // The client went away while the request waited for its turn: the app is not called.
+    if (this.#gone) return (this.#outcome = this.#goneOutcome());
     let timeoutAnswer: Promise<Outcome> | undefined;
     const { timeout } = this.#options;
     const timer = timeout ? setTimeout(() => (timeoutAnswer = this.#timedOut()), timeout) : undefined;
