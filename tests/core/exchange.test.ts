@@ -148,18 +148,18 @@ for (const lazy of [false, true]) {
     });
 
     test('a client gone before the exchange runs (it waited for a turn) never reaches the app', async () => {
-    let called = false;
-    const { exchange, sink } = start(() => {
-      called = true;
-      return new Response('late');
+      let called = false;
+      const { exchange, sink } = start(() => {
+        called = true;
+        return new Response('late');
+      });
+      sink.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(await exchange.run(), { kind: 'gone', reason: 'client' });
+      assert.equal(called, false);
     });
-    sink.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(await exchange.run(), { kind: 'gone', reason: 'client' });
-    assert.equal(called, false);
-  });
 
-  test('the timeout answers 504 and ends the exchange as timed out', async () => {
+    test('the timeout answers 504 and ends the exchange as timed out', async () => {
       const { exchange, output, logs } = start(() => new Promise<Response>(() => {}), {}, { options: { timeout: 50 } });
       assert.deepEqual(await exchange.run(), { kind: 'timed-out', headSent: false });
       assert.match(await output, /^Status: 504 Gateway Timeout\r\n/);

@@ -18,7 +18,9 @@ export function listenTargetFromEnvironment(env: CgiEnv): ListenTarget | undefin
     try {
       return parseListenAddress(env.FETCH_CGI_LISTEN);
     } catch (error) {
-      throw new TypeError(`fetch-cgi: FETCH_CGI_LISTEN: ${(error as Error).message.replace(/^fetch-cgi: /, '')}`);
+      throw new TypeError(`fetch-cgi: FETCH_CGI_LISTEN: ${(error as Error).message.replace(/^fetch-cgi: /, '')}`, {
+        cause: error,
+      });
     }
   }
   if (env.LISTEN_FDS && env.LISTEN_PID === String(process.pid) && Number(env.LISTEN_FDS) >= 1) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import fc from 'fast-check';
+import * as fc from 'fast-check';
 import { FastCgiClient } from '../../../src/host/fastcgi-client.js';
 import { encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
 import { beginRequestBody, encodeRecord, endOfStream, FCGI } from '../../../src/protocols/fastcgi/records.js';
