@@ -249,8 +249,7 @@ export class FastCgiConnection implements HostedConnection {
   /** A half-read record or request must not hold the connection forever. */
   #watchStall(): void {
     clearTimeout(this.#stallTimer);
-    const waiting = this.#reader.inRecord || [...this.#requests.values()].some((request) => !request.exchange);
-    if (!waiting) return;
+    if (!this.#reader.inRecord && !this.#paramsPending()) return;
     this.#stallTimer = setTimeout(() => {
       this.#host.log(
         `fetch-cgi: fastcgi: no complete record for ${this.#host.limits.stallTimeout} ms; closing the connection`,
@@ -258,6 +257,12 @@ export class FastCgiConnection implements HostedConnection {
       this.#close();
     }, this.#host.limits.stallTimeout);
     this.#stallTimer.unref();
+  }
+
+  /** Whether a request's params are still coming (no exchange yet). */
+  #paramsPending(): boolean {
+    for (const request of this.#requests.values()) if (!request.exchange) return true;
+    return false;
   }
 
   #protocolError(error: unknown): void {
