@@ -2,10 +2,10 @@ import { CgiBodyError } from '../errors.js';
 import { LightResponse } from '../response/light-response.js';
 import type { CgiApp, CgiEnv, CgiExecutionContext } from '../types.js';
 
-/** Calls `app` (a fetch handler, or an object with a fetch method) with the request. */
-export function callApp(app: CgiApp, request: Request, env: CgiEnv, ctx: CgiExecutionContext): Promise<unknown> {
-  if (typeof app === 'function') return Promise.resolve(app(request, env, ctx));
-  if (app && typeof app.fetch === 'function') return Promise.resolve(app.fetch(request, env, ctx));
+/** Calls `app` (a fetch handler, or an object with a fetch method): its answer, or a promise of it. */
+export function callApp(app: CgiApp, request: Request, env: CgiEnv, ctx: CgiExecutionContext): unknown {
+  if (typeof app === 'function') return app(request, env, ctx);
+  if (app && typeof app.fetch === 'function') return app.fetch(request, env, ctx);
   throw new TypeError(
     `fetch-cgi: serveCgi(app) needs a function or an object with a fetch method, got ${describe(app)}`,
   );

@@ -43,7 +43,10 @@ export interface ExchangeOptions {
 /** One exchange: a request's meta-variables, where its body comes from and its response goes. */
 export interface ExchangeInit {
   app: CgiApp;
-  /** The request's meta-variables: a CGI environment, FastCGI params, SCGI headers. */
+  /**
+   * The request's meta-variables: a CGI environment, FastCGI params, SCGI headers. The
+   * exchange's own: they become the app's `env`, with FETCH_CGI_BASE added and HTTP_PROXY gone.
+   */
   params: CgiEnv;
   /** Opens the source of a body of `length` bytes; called only when the app reads a body. */
   openBody(length: number | 'eof'): BodySource;
@@ -87,13 +90,13 @@ export class Exchange {
   // Made on first use: AbortController loads a dozen of Node's modules, and most requests
   // never read request.signal nor wait for the output to drain.
   #abort: AbortController | undefined;
-  readonly #goneSignal: Promise<void>;
-  #markGone!: () => void;
+  /** Settles when the exchange stops early; made only when the app's answer is a promise. */
+  #goneSignal: Promise<void> | undefined;
+  #markGone: (() => void) | undefined;
 
   constructor(init: ExchangeInit) {
     this.#init = init;
     this.#options = init.options ?? {};
-    this.#goneSignal = new Promise((resolve) => (this.#markGone = resolve));
     init.sink.on('error', () => this.#stop('client'));
   }
 
@@ -166,18 +169,21 @@ export class Exchange {
     if (this.#gone || this.#outcome) return;
     this.#gone = why;
     (this.#abort ??= new AbortController()).abort(new DOMException('The client went away', 'AbortError'));
-    this.#markGone();
+    this.#markGone?.();
   }
 
-  get #signal(): AbortSignal {
+  /** `request.signal`, made when first read. */
+  get signal(): AbortSignal {
     return (this.#abort ??= new AbortController()).signal;
   }
 
-  /** `options` with a `signal` that is made when first read. */
-  #withLazySignal<T extends object>(options: T): T & { readonly signal: AbortSignal } {
-    return Object.defineProperty(options, 'signal', { get: () => this.#signal, enumerable: true }) as T & {
-      readonly signal: AbortSignal;
-    };
+  /** Settles when the exchange stops early (the client went away, an abort, the timeout). */
+  #stopped(): Promise<void> {
+    if (!this.#goneSignal) {
+      this.#goneSignal = new Promise((resolve) => (this.#markGone = resolve));
+      if (this.#gone) this.#markGone?.();
+    }
+    return this.#goneSignal;
   }
 
   async #respond(): Promise<Outcome> {
@@ -193,17 +199,19 @@ export class Exchange {
     }
     this.#method = parts.method;
     this.#bodyLength = parts.bodyLength;
-    const bodyOptions = this.#withLazySignal({
-      input: () => this.#init.openBody(parts.bodyLength as number | 'eof'),
-      maxBodySize: this.#options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
-    });
+    const bodyOptions = new BodyOptions(
+      this,
+      () => this.#init.openBody(parts.bodyLength as number | 'eof'),
+      this.#options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+    );
     const request = this.#options.lazyRequest
       ? (new LazyRequest(parts, bodyOptions) as unknown as Request)
       : partsToRequest(parts, bodyOptions);
-    const appEnv: CgiEnv = { ...params, FETCH_CGI_BASE: parts.base };
+    // The params are this exchange's own (see ExchangeInit): they become the app's env.
+    params.FETCH_CGI_BASE = parts.base;
     // httpoxy: a client's `Proxy:` header must never reach the app as a proxy setting.
-    delete appEnv.HTTP_PROXY;
-    delete appEnv.http_proxy;
+    if (params.HTTP_PROXY !== undefined) delete params.HTTP_PROXY;
+    if (params.http_proxy !== undefined) delete params.http_proxy;
 
     let head: string;
     let body: ResponseParts;
@@ -211,7 +219,9 @@ export class Exchange {
     if (ready) await ready;
     try {
       const ctx = executionContext(this.#tasks, this.#init.log);
-      const result = await Promise.race([callApp(this.#init.app, request, appEnv, ctx), this.#goneSignal]);
+      let result = callApp(this.#init.app, request, params, ctx);
+      // Most apps answer with a promise; waiting for it ends when the exchange stops early.
+      if (isThenable(result)) result = await Promise.race([result, this.#stopped()]);
       if (this.#gone) return this.#goneOutcome();
       const response = checkedResponse(result);
       body = responseParts(response);
@@ -269,7 +279,7 @@ export class Exchange {
     this.#headSent = true;
     const { sink } = this.#init;
     // The writer reads the signal only when it has to wait: a stream, or a full sink.
-    const options = evenIfGone ? { method: this.#method } : this.#withLazySignal({ method: this.#method });
+    const options = evenIfGone ? { method: this.#method } : new WriteOptions(this, this.#method);
     try {
       await writeHeadAndBody(head, parts, sink, options);
       await endOutput(sink);
@@ -293,5 +303,34 @@ export class Exchange {
       protocol: this.#init.params.SERVER_PROTOCOL ?? 'HTTP/1.1',
       locationBase: this.#options.stripBase === false ? '' : base,
     };
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** The body source of an exchange's request, its limit, and `signal`, made when first read. */
+class BodyOptions {
+  constructor(
+    readonly exchange: Exchange,
+    readonly input: () => BodySource,
+    readonly maxBodySize: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.exchange.signal;
+  }
+}
+
+/** How the writer sends an exchange's response: the method, and `signal`, made when first read. */
+class WriteOptions {
+  constructor(
+    readonly exchange: Exchange,
+    readonly method: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.exchange.signal;
   }
 }

@@ -11,7 +11,6 @@ import {
   encodeStream,
   endOfStream,
   FCGI,
-  type RecordHeader,
   RecordReader,
 } from '../protocols/fastcgi/records.js';
 
@@ -82,7 +81,7 @@ export class FastCgiClient {
 
   constructor(socket: Socket) {
     this.#socket = socket;
-    const reader = new RecordReader((header, content) => this.#onRecord(header, content));
+    const reader = new RecordReader((type, requestId, content) => this.#onRecord(type, requestId, content));
     socket.on('data', (chunk: Buffer) => {
       try {
         reader.push(chunk);
@@ -199,26 +198,26 @@ export class FastCgiClient {
     };
   }
 
-  #onRecord(header: RecordHeader, content: Buffer): void {
-    if (header.type === FCGI.GET_VALUES_RESULT) {
+  #onRecord(type: number, requestId: number, content: Buffer): void {
+    if (type === FCGI.GET_VALUES_RESULT) {
       const values: Record<string, string> = {};
       decodePairs(content, values);
       this.#values.shift()?.(values);
       return;
     }
-    if (header.type === FCGI.UNKNOWN_TYPE) {
+    if (type === FCGI.UNKNOWN_TYPE) {
       this.#unknown.shift()?.(content[0] as number);
       return;
     }
-    const pending = this.#pending.get(header.requestId);
+    const pending = this.#pending.get(requestId);
     if (!pending) return;
-    if (header.type === FCGI.STDOUT) {
+    if (type === FCGI.STDOUT) {
       if (content.byteLength === 0) pending.done = true;
       else pending.chunks.push(Buffer.from(content));
       for (const wake of pending.waiters.splice(0)) wake();
-    } else if (header.type === FCGI.STDERR) {
+    } else if (type === FCGI.STDERR) {
       pending.stderr += content.toString();
-    } else if (header.type === FCGI.END_REQUEST) {
+    } else if (type === FCGI.END_REQUEST) {
       pending.ends += 1;
       pending.done = true;
       for (const wake of pending.waiters.splice(0)) wake();

@@ -12,6 +12,33 @@ export interface RequestTarget {
   base: string;
 }
 
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const PORT = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+// A name whose last label starts with a letter (else the parser takes it for an IPv4 address).
+const HOST = `(?:(?:${OCTET}\\.){3}${OCTET}|(?:[a-z0-9-]+\\.)*[a-z][a-z0-9-]*)`;
+/**
+ * A URL the WHATWG parser would give back unchanged, so that parsing it can be skipped (a
+ * long-lived process builds one per request): a lower-case host name or canonical IPv4
+ * address, a port that is not the scheme's default and has no leading zero, and only characters
+ * that no part of the URL percent-encodes or rewrites; and, checked apart, no punycode label
+ * and no dot segment in the path ({@link DOT_SEGMENT}). Anything else is parsed.
+ */
+const SETTLED_HREF = new RegExp(
+  `^(?:http://${HOST}(?::(?!80$|80/)${PORT})?|https://${HOST}(?::(?!443$|443/)${PORT})?)` +
+    '/[A-Za-z0-9\\-._~!$&()*+,;=:@%/]*(?:\\?[A-Za-z0-9\\-._~!$&()*+,;=:@%/?]*)?$',
+);
+/** A `.` or `..` segment, written out or percent-encoded: the parser resolves it. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e)(?:\.|%2e)?(?:\/|$)/i;
+
+/** `href` as the WHATWG URL parser gives it back; throws a TypeError for one it refuses. */
+export function normalizeHref(href: string): string {
+  if (SETTLED_HREF.test(href) && !href.includes('xn--')) {
+    const path = href.slice(href.indexOf('/', href.indexOf('//') + 2)).split('?', 1)[0] ?? '';
+    if (!DOT_SEGMENT.test(path)) return href;
+  }
+  return new URL(href).href;
+}
+
 // RFC 3986 pchar plus '/' and '%': what a raw request path may hold. A REQUEST_URI with
 // anything else (busybox puts the decoded path there) cannot be trusted as raw.
 const RAW_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
@@ -47,7 +74,7 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
   const search = query === '' ? '' : `?${query.replaceAll('#', '%23')}`;
   const href = `${origin}${path}${search}`;
   try {
-    return { url: new URL(href).href, base };
+    return { url: normalizeHref(href), base };
   } catch {
     throw new CgiEnvError(env.REQUEST_URI ? 'REQUEST_URI' : 'PATH_INFO', env.REQUEST_URI ?? pathInfo);
   }

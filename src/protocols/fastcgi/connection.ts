@@ -10,7 +10,6 @@ import {
   endRequest,
   FastCgiProtocolError,
   FCGI,
-  type RecordHeader,
   RecordReader,
   unknownType,
 } from './records.js';
@@ -26,8 +25,24 @@ interface Request {
   paramsBytes: number;
   /** Set once the empty PARAMS record has arrived and the exchange was started. */
   exchange?: Exchange;
-  stdin: StdinStream;
+  /** The body, made when the app reads it or STDIN brings data (most requests have none). */
+  stdin?: StdinStream;
+  /** Whether the empty STDIN record has come (or, for an Authorizer, none will). */
+  stdinEnded: boolean;
   sink: StdoutSink;
+}
+
+/** STDOUT's empty record and END_REQUEST, as one buffer, by request id and app status. */
+const endings = new Map<number, Buffer>();
+function ending(id: number, status: number): Buffer {
+  const key = id * 2 + status;
+  let bytes = endings.get(key);
+  if (!bytes) {
+    bytes = Buffer.concat([endOfStream(FCGI.STDOUT, id), endRequest(id, status)]);
+    // Web servers use a few ids each (nginx: 1); others are not kept.
+    if (id < 64) endings.set(key, bytes);
+  }
+  return bytes;
 }
 
 /** The exit status END_REQUEST reports for an outcome, as a CGI script's exit code would. */
@@ -56,7 +71,7 @@ export class FastCgiConnection implements HostedConnection {
   constructor(socket: Duplex, host: ConnectionHost) {
     this.#socket = socket;
     this.#host = host;
-    this.#reader = new RecordReader((header, content) => this.#onRecord(header, content));
+    this.#reader = new RecordReader((type, requestId, content) => this.#onRecord(type, requestId, content));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => {
       for (const request of this.#requests.values()) request.sink.drained();
@@ -87,28 +102,28 @@ export class FastCgiConnection implements HostedConnection {
     this.#watchStall();
   }
 
-  #onRecord(header: RecordHeader, content: Buffer): void {
+  #onRecord(type: number, requestId: number, content: Buffer): void {
     if (this.#closed) return;
-    if (header.requestId === FCGI.NULL_REQUEST_ID) return this.#management(header, content);
-    switch (header.type) {
+    if (requestId === FCGI.NULL_REQUEST_ID) return this.#management(type, content);
+    switch (type) {
       case FCGI.BEGIN_REQUEST:
-        return this.#begin(header.requestId, content);
+        return this.#begin(requestId, content);
       case FCGI.ABORT_REQUEST:
-        return this.#abort(header.requestId);
+        return this.#abort(requestId);
       case FCGI.PARAMS:
-        return this.#params(header.requestId, content);
+        return this.#params(requestId, content);
       case FCGI.STDIN:
-        return this.#stdin(header.requestId, content);
+        return this.#stdin(requestId, content);
       case FCGI.DATA:
         // Only the Filter role reads DATA, and this side refuses that role at BEGIN_REQUEST.
         return;
       default:
-        throw new FastCgiProtocolError(`fastcgi: a record of type ${header.type} for request ${header.requestId}`);
+        throw new FastCgiProtocolError(`fastcgi: a record of type ${type} for request ${requestId}`);
     }
   }
 
-  #management(header: RecordHeader, content: Buffer): void {
-    if (header.type !== FCGI.GET_VALUES) return void this.#send(unknownType(header.type));
+  #management(type: number, content: Buffer): void {
+    if (type !== FCGI.GET_VALUES) return void this.#send(unknownType(type));
     const asked: Record<string, string> = {};
     decodePairs(content, asked);
     const known: Record<string, string> = {
@@ -134,13 +149,8 @@ export class FastCgiConnection implements HostedConnection {
       if (!keepConn) this.#close();
       return;
     }
-    const stdin = new StdinStream(
-      this.#host.limits.bodyHighWater,
-      () => this.#hold(stdin),
-      () => this.#release(stdin),
-    );
     const sink = new StdoutSink(id, (bytes) => this.#send(bytes));
-    this.#requests.set(id, { id, role, keepConn, params: [], paramsBytes: 0, stdin, sink });
+    this.#requests.set(id, { id, role, keepConn, params: [], paramsBytes: 0, stdinEnded: false, sink });
   }
 
   #params(id: number, content: Buffer): void {
@@ -159,19 +169,34 @@ export class FastCgiConnection implements HostedConnection {
     const params: CgiEnv = {};
     decodePairs(Buffer.concat(request.params), params);
     request.params = [];
-    if (request.role === FCGI.AUTHORIZER) params.FCGI_ROLE ??= 'AUTHORIZER';
-    // An Authorizer gets no STDIN (specification, section 6.3).
-    if (request.role === FCGI.AUTHORIZER) request.stdin.end();
+    if (request.role === FCGI.AUTHORIZER) {
+      params.FCGI_ROLE ??= 'AUTHORIZER';
+      // An Authorizer gets no STDIN (specification, section 6.3).
+      request.stdinEnded = true;
+    }
     this.#start(request, params);
   }
 
+  /** The request's body stream, made when first needed. */
+  #stdinOf(request: Request): StdinStream {
+    if (!request.stdin) {
+      const stdin = new StdinStream(
+        this.#host.limits.bodyHighWater,
+        () => this.#hold(stdin),
+        () => this.#release(stdin),
+      );
+      if (request.stdinEnded) stdin.end();
+      request.stdin = stdin;
+    }
+    return request.stdin;
+  }
+
   #start(request: Request, params: CgiEnv): void {
-    const { stdin, sink } = request;
     const exchange = new Exchange({
       app: this.#host.app,
       params,
-      openBody: () => stdin,
-      sink,
+      openBody: () => this.#stdinOf(request),
+      sink: request.sink,
       log: (text) => this.#host.log(text),
       options: this.#host.options,
     });
@@ -197,18 +222,22 @@ export class FastCgiConnection implements HostedConnection {
   }
 
   #finish(request: Request, outcome: Outcome): void {
-    request.stdin.discard();
+    request.stdin?.discard();
     this.#requests.delete(request.id);
     if (this.#closed) return;
-    this.#send(Buffer.concat([endOfStream(FCGI.STDOUT, request.id), endRequest(request.id, appStatus(outcome))]));
+    this.#send(ending(request.id, appStatus(outcome)));
     if (!request.keepConn || (this.#host.stopping && this.#requests.size === 0)) this.#close();
   }
 
   #stdin(id: number, content: Buffer): void {
     const request = this.#requests.get(id);
     if (!request) return;
-    if (content.byteLength === 0) request.stdin.end();
-    else request.stdin.push(content);
+    if (content.byteLength === 0) {
+      request.stdinEnded = true;
+      request.stdin?.end();
+    } else {
+      this.#stdinOf(request).push(content);
+    }
   }
 
   /** ABORT_REQUEST: the client went away. The exchange stops quietly and ends with END_REQUEST. */
@@ -216,7 +245,7 @@ export class FastCgiConnection implements HostedConnection {
     const request = this.#requests.get(id);
     if (!request) return;
     const error = new Error('fetch-cgi: the web server aborted the request (ABORT_REQUEST)');
-    request.stdin.fail(error);
+    request.stdin?.fail(error);
     request.sink.fail(error);
     // Not started yet (params still coming): nothing runs, so it ends here.
     if (!request.exchange) this.#finish(request, { kind: 'gone', reason: 'client' });
@@ -228,7 +257,8 @@ export class FastCgiConnection implements HostedConnection {
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      setImmediate(() => {
+      // After this turn's promise jobs: a response and its END_REQUEST go out in one write.
+      process.nextTick(() => {
         this.#corked = false;
         this.#socket.uncork();
       });
@@ -278,7 +308,7 @@ export class FastCgiConnection implements HostedConnection {
     clearTimeout(this.#stallTimer);
     const error = new Error(`fetch-cgi: ${why}`);
     for (const request of this.#requests.values()) {
-      request.stdin.fail(error);
+      request.stdin?.fail(error);
       request.sink.fail(error);
       if (!request.exchange) this.#requests.delete(request.id);
     }
@@ -294,7 +324,7 @@ export class FastCgiConnection implements HostedConnection {
     clearTimeout(this.#stallTimer);
     const error = new Error('fetch-cgi: the connection was closed');
     for (const request of this.#requests.values()) {
-      request.stdin.fail(error);
+      request.stdin?.fail(error);
       request.sink.fail(error);
     }
     if (this.#corked) {

@@ -37,15 +37,6 @@ export const FCGI = {
  */
 export const MAX_RECORD_CONTENT = 65528;
 
-/** A record's header (the reserved byte is ignored on input and zero on output). */
-export interface RecordHeader {
-  version: number;
-  type: number;
-  requestId: number;
-  contentLength: number;
-  paddingLength: number;
-}
-
 /** Writes a record header at `offset` of `target`. */
 function writeHeader(target: Buffer, offset: number, type: number, requestId: number, length: number, padding: number) {
   target[offset] = FCGI.VERSION_1;
@@ -150,14 +141,14 @@ export class FastCgiProtocolError extends Error {
 
 /**
  * Cuts a byte stream into records as it arrives: `push` takes each chunk the socket gives, in
- * any size, and calls `onRecord` once per complete record with its header and content (a view
- * of the input when a record arrived whole, a copy when it was split). Throws
+ * any size, and calls `onRecord` once per complete record with its type, request id and
+ * content (a view of the input when a record arrived whole, a copy when it was split). Throws
  * {@link FastCgiProtocolError} for a version other than 1.
  */
 export class RecordReader {
   #pending: Buffer | undefined;
 
-  constructor(readonly onRecord: (header: RecordHeader, content: Buffer) => void) {}
+  constructor(readonly onRecord: (type: number, requestId: number, content: Buffer) => void) {}
 
   /** Whether a record has begun to arrive and is not complete yet. */
   get inRecord(): boolean {
@@ -181,15 +172,10 @@ export class RecordReader {
       const end = offset + FCGI.HEADER_LENGTH + contentLength + paddingLength;
       if (end > data.byteLength) break;
       const start = offset + FCGI.HEADER_LENGTH;
-      const header: RecordHeader = {
-        version,
-        type: data[offset + 1] as number,
-        requestId: data.readUInt16BE(offset + 2),
-        contentLength,
-        paddingLength,
-      };
+      const type = data[offset + 1] as number;
+      const requestId = data.readUInt16BE(offset + 2);
       offset = end;
-      this.onRecord(header, data.subarray(start, start + contentLength));
+      this.onRecord(type, requestId, data.subarray(start, start + contentLength));
     }
     if (offset < data.byteLength) this.#pending = Buffer.from(data.subarray(offset));
   }

@@ -1,14 +1,18 @@
-import { type CgiOutput, outputEvents } from '../../response/output.js';
+import type { CgiOutput } from '../../response/output.js';
 import { encodeStream, FCGI } from './records.js';
+
+type Listener = (...args: unknown[]) => void;
+type SinkEvent = 'drain' | 'close' | 'error' | 'finish';
 
 /**
  * One request's response as STDOUT records (at most 65528 bytes of content each): the sink the
  * core writes the CGI response to. `send` puts bytes on the connection and says, as a socket
  * does, whether it wants the writer to wait for 'drain'. Ending it writes nothing: the empty
- * STDOUT record goes out with END_REQUEST, once the exchange's outcome is known.
+ * STDOUT record goes out with END_REQUEST, once the exchange's outcome is known. One per
+ * request, so it keeps its few listeners in a plain list.
  */
 export class StdoutSink implements CgiOutput {
-  readonly #events = outputEvents();
+  #listeners: { event: SinkEvent; listener: Listener; once: boolean }[] = [];
   #failure: Error | undefined;
 
   constructor(
@@ -28,34 +32,43 @@ export class StdoutSink implements CgiOutput {
   }
 
   end(callback?: () => void): void {
-    this.#events.emit('finish');
+    this.#emit('finish');
     callback?.();
   }
 
   /** The connection can take more: a writer waiting for 'drain' goes on. */
   drained(): void {
-    this.#events.emit('drain');
+    this.#emit('drain');
   }
 
   /** The request was aborted or its connection lost: the writer stops, the core sees the client gone. */
   fail(error: Error): void {
     if (this.#failure) return;
     this.#failure = error;
-    this.#events.emit('error', error);
+    this.#emit('error', error);
   }
 
-  on(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): this {
-    this.#events.on(event, listener);
+  on(event: SinkEvent, listener: Listener): this {
+    this.#listeners.push({ event, listener, once: false });
     return this;
   }
 
-  once(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): this {
-    this.#events.once(event, listener);
+  once(event: SinkEvent, listener: Listener): this {
+    this.#listeners.push({ event, listener, once: true });
     return this;
   }
 
-  removeListener(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): this {
-    this.#events.removeListener(event, listener);
+  removeListener(event: SinkEvent, listener: Listener): this {
+    const index = this.#listeners.findIndex((entry) => entry.event === event && entry.listener === listener);
+    if (index !== -1) this.#listeners.splice(index, 1);
     return this;
+  }
+
+  #emit(event: SinkEvent, ...args: unknown[]): void {
+    if (this.#listeners.length === 0) return;
+    const due = this.#listeners.filter((entry) => entry.event === event);
+    if (due.length === 0) return;
+    this.#listeners = this.#listeners.filter((entry) => entry.event !== event || !entry.once);
+    for (const { listener } of due) listener(...args);
   }
 }

@@ -1,11 +1,7 @@
 import { Exchange, type ExchangeOptions, type Outcome } from '../../core/exchange.js';
-import { LazyHeaders } from '../../request/lazy-headers.js';
-import { LazyRequest, unwrapRequest } from '../../request/lazy-request.js';
+import { prepareFetchClasses } from '../../core/fetch-classes.js';
 import type { BodySource } from '../../request/request-body.js';
-import { LightResponse } from '../../response/light-response.js';
 import type { CgiOutput } from '../../response/output.js';
-import { alignBunResponse } from '../../runtime/bun-response.js';
-import { fetchClassesUnloaded, installLightFetch } from '../../runtime/fetch-globals.js';
 import type { CgiApp, CgiEnv } from '../../types.js';
 import { type ProcessIo, takeOverProcessIo } from './process-io.js';
 import { ProcessStdin } from './process-stdin.js';
@@ -51,7 +47,8 @@ const NOT_CGI =
  */
 export async function serveCgiRequest(app: CgiApp, options: CgiRequestOptions = {}): Promise<number> {
   // One copy: every read of process.env is a call into C++ (some 2 µs), and the bridge reads many.
-  const env = options.env ?? { ...process.env };
+  // The exchange adds FETCH_CGI_BASE to the map it is given: never the caller's own.
+  const env = { ...(options.env ?? process.env) };
   const ownProcess = options.stdout === undefined;
   // process.stderr is only built when there is something to say.
   const log = (text: string) => void (options.stderr ?? process.stderr).write(`${text}\n`);
@@ -70,12 +67,7 @@ export async function serveCgiRequest(app: CgiApp, options: CgiRequestOptions = 
     delete process.env.HTTP_PROXY;
     delete process.env.http_proxy;
   }
-  const lazyRequest = (options.lazyFetch ?? ownProcess) && fetchClassesUnloaded();
-  if (lazyRequest) {
-    installLightFetch({ request: LazyRequest, response: LightResponse, headers: LazyHeaders, unwrap: unwrapRequest });
-  } else {
-    alignBunResponse();
-  }
+  const lazyRequest = prepareFetchClasses(options.lazyFetch ?? ownProcess);
   const io = ownProcess ? takeOverProcessIo() : undefined;
   const exchange = new Exchange({
     app,

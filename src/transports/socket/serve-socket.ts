@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, rmSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   type ConnectionHost,
@@ -7,13 +7,20 @@ import {
   type HostedConnection,
 } from '../../core/connection-host.js';
 import type { ExchangeOptions } from '../../core/exchange.js';
+import { prepareFetchClasses } from '../../core/fetch-classes.js';
 import { FastCgiConnection } from '../../protocols/fastcgi/connection.js';
 import { ScgiConnection } from '../../protocols/scgi/connection.js';
 import type { CgiApp } from '../../types.js';
 import { describeTarget, type ListenTarget } from './listen-address.js';
+import { removeSocketFile } from './socket-file.js';
 
 /** How a long-lived process serves, besides where it listens. */
 export interface SocketServeOptions extends Omit<ExchangeOptions, 'lazyRequest'> {
+  /**
+   * Hand the app a lazy request and make the global `Response` a light one, loading Node's fetch
+   * classes only when the app needs them, as a CGI request does (default true; Node only).
+   */
+  lightFetch?: boolean;
   /** Most requests served at once, all connections together (default 64); more wait. */
   concurrency?: number;
   /** Most connections at once (default 1024); more wait in the listen queue. */
@@ -80,7 +87,7 @@ export async function serveSocket(
 
   const host: ConnectionHost = {
     app,
-    options: { ...options, lazyRequest: false },
+    options: { ...options, lazyRequest: prepareFetchClasses(options.lightFetch ?? true) },
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     log,
     maxExchanges: gate.limit,
@@ -216,13 +223,4 @@ async function listen(server: Server, target: ListenTarget, socketMode: number):
     }
   });
   if (target.kind === 'unix') chmodSync(target.path, socketMode);
-}
-
-/** Removes the socket file at `path`; anything else there is left alone (listen then fails). */
-function removeSocketFile(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) rmSync(path);
-  } catch {
-    // Nothing there.
-  }
 }
