@@ -81,11 +81,13 @@ built, started or finished in time, 2 usage error, 3 malformed CGI response.
 /** Text of `fetch-cgi listen --help`. */
 export const listenHelp = `Usage: fetch-cgi listen <script|entry> <address> [options]
 
-Run the script as one long-lived process that serves FastCGI and SCGI (the first byte of a
-connection tells them apart) on <address>, for a web server's fastcgi_pass, scgi_pass or
-ProxyPass, until SIGTERM or Ctrl-C; requests in flight finish first. An entry is built to a
-temporary script first. The same settings work without this command, as variables in the
-script's environment (FETCH_CGI_LISTEN=<address>, FETCH_CGI_CONCURRENCY, ...).
+Bind <address> and run the script there as long-lived processes that serve FastCGI and SCGI
+(the first byte of a connection tells them apart), for a web server's fastcgi_pass, scgi_pass
+or ProxyPass, until SIGTERM or Ctrl-C; requests in flight finish first. The workers share the
+socket; one that dies is replaced, and SIGHUP replaces them all gracefully (to load a new
+build of the script). An entry is built to a temporary script first. The same settings work
+without this command, as variables in one script's environment (FETCH_CGI_LISTEN=<address>,
+FETCH_CGI_CONCURRENCY, ...).
 
 Addresses:
   unix:/run/app.sock       a unix socket (mode 660 unless --socket-mode says otherwise)
@@ -94,9 +96,11 @@ Addresses:
   fd:3                     a listening socket the process inherits
 
 Options:
-      --concurrency <n>    requests served at once (default 64); more wait
-      --max-requests <n>   stop after this many requests, as php-fpm's pm.max_requests
-      --idle-timeout <s>   stop after this many seconds without a request
+  -w, --workers <n>        processes sharing the socket (default: one per core)
+      --concurrency <n>    requests served at once by each worker (default 64); more wait
+      --max-requests <n>   replace a worker after this many requests, as php-fpm's pm.max_requests
+      --idle-timeout <s>   end a worker after this many seconds without a request; the
+                           command ends when the last one has
       --grace <s>          how long a stop waits for requests in flight (default 10)
       --socket-mode <mode> file mode of a unix socket, in octal (default 660)
   -e, --env <NAME=VALUE>   add a variable to the script's environment (repeatable)

@@ -90,7 +90,9 @@ export async function serveProcess(
   try {
     server = await serveSocket(app, target, optionsFromEnvironment(process.env, options));
   } catch (error) {
-    log(`fetch-cgi: cannot serve on ${describeTarget(target)}: ${(error as Error).message}`);
+    log(
+      `fetch-cgi: cannot serve on ${describeTarget(target)}: ${(error as Error).message.replace(/^fetch-cgi: /, '')}`,
+    );
     return finish(2, options);
   }
   const stop = () => void server.stop();
