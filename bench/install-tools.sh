@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the benchmark runs besides Node and the web servers: the peer CGIs' runtimes
-# (Go, Perl's Plack and CGI.pm, php-cgi, Python 3), a C compiler, GNU time for peak RSS, and
-# the load generator wrk. Debian packages only.
+# (Go, Perl's Plack and CGI.pm, php-cgi, Python 3), the persistent-mode peers' (php-fpm), a C
+# compiler, GNU time for peak RSS, the load generators wrk and ab, and curl. Debian packages only.
 #
 # Idempotent: when every file is already there it prints one line and exits 0.
 set -euo pipefail
@@ -17,6 +17,9 @@ required=(
   libplack-perl:/usr/share/perl5/Plack/Handler/CGI.pm
   libcgi-pm-perl:/usr/share/perl5/CGI.pm
   php-cgi:/usr/bin/php-cgi
+  php-fpm:/usr/sbin/php-fpm*
+  apache2-utils:/usr/bin/ab
+  curl:/usr/bin/curl
   python3:/usr/bin/python3
 )
 
@@ -24,7 +27,8 @@ missing=()
 for entry in "${required[@]}"; do
   pkg=${entry%%:*}
   file=${entry#*:}
-  if [[ ! -e $file && " ${missing[*]} " != *" $pkg "* ]]; then missing+=("$pkg"); fi
+  # A pattern (php-fpm8.2 on Debian 12) matches any version.
+  if ! compgen -G "$file" >/dev/null && [[ " ${missing[*]} " != *" $pkg "* ]]; then missing+=("$pkg"); fi
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then

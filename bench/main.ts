@@ -11,16 +11,28 @@ import { join } from 'node:path';
 import { type ApacheScript, measureApache } from './apache.js';
 import { benchDir, bunPath, workDir } from './paths.js';
 import { prepare } from './prepare.js';
-import { measureNginx } from './nginx.js';
-import { apacheTable, nginxTable, startupTable, streamTable } from './report.js';
+import { persistentChart } from './persistent/chart.js';
+import { measureCgi, measurePeers } from './persistent/measure.js';
+import { measureLeaks, measureStreamPeak } from './persistent/memory.js';
+import { persistentPeers, streamPeers } from './persistent/peers.js';
+import { leakTable, persistentTable, streamPeakTable } from './persistent/report.js';
+import { apacheTable, startupTable, streamTable } from './report.js';
 import { checkAnswers, measureStartup } from './startup.js';
 import { measureStream } from './streaming.js';
 import { startupVariants } from './variants.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const settings = quick
-  ? { runs: 10, warmup: 2, rssRuns: 3, wrkSeconds: 2, streamBytes: 64 * 2 ** 20, streamRepeats: 1 }
-  : { runs: 120, warmup: 5, rssRuns: 20, wrkSeconds: 10, streamBytes: 2 ** 30, streamRepeats: 9 };
+  ? { runs: 10, warmup: 2, rssRuns: 3, wrkSeconds: 2, streamBytes: 64 * 2 ** 20, streamRepeats: 1, leakRequests: 5_000 }
+  : {
+      runs: 120,
+      warmup: 5,
+      rssRuns: 20,
+      wrkSeconds: 10,
+      streamBytes: 2 ** 30,
+      streamRepeats: 9,
+      leakRequests: 100_000,
+    };
 
 const started = Date.now();
 // Two cores: anything else running skews every number. Recorded per phase, shown in the report.
@@ -74,10 +86,28 @@ const apacheScripts: ApacheScript[] = [
 const apache = await measureApache(apacheScripts, settings.wrkSeconds);
 loads.push(`after Apache ${loadAverage()}`);
 
-console.log('\n== CGI, FastCGI and SCGI through nginx');
-const concurrencies = [1, 16];
-const nginx = await measureNginx(built.honoHello, concurrencies, settings.wrkSeconds);
-loads.push(`after nginx ${loadAverage()}`);
+console.log(
+  '\n== persistent mode through one nginx worker: fetch-cgi FastCGI and SCGI beside node-server and the peers',
+);
+const concurrencies = [1, 16, 64];
+const loadSettings = { concurrencies, seconds: settings.wrkSeconds, warmupSeconds: quick ? 1 : 3 };
+const peers = persistentPeers(built);
+const persistentRows = [await measureCgi(built.honoHello, loadSettings), ...(await measurePeers(peers, loadSettings))];
+loads.push(`after persistent ${loadAverage()}`);
+const helloRows = persistentRows.filter((row) => row.peer.app === 'hello');
+const chart = persistentChart(
+  helloRows.filter((row) => row.peer.name !== 'cgi'),
+  concurrencies,
+  `Hono hello through one nginx worker, ${cpus().length} cores (${new Date().toISOString().slice(0, 10)})`,
+);
+const leakPeers = peers.filter((peer) => peer.name === 'fetch-cgi-fastcgi' || peer.name === 'node-server');
+const leaks = await measureLeaks(leakPeers, 1000, settings.leakRequests);
+const streamBackends = streamPeers(built, settings.streamBytes);
+const streamPeaks = [
+  await measureStreamPeak(streamBackends.download, 'download', settings.streamBytes),
+  await measureStreamPeak(streamBackends.upload, 'upload', settings.streamBytes),
+];
+loads.push(`after memory ${loadAverage()}`);
 
 console.log(`\n== streaming ${settings.streamBytes} bytes, ${settings.streamRepeats} runs each`);
 const streams = [
@@ -115,9 +145,20 @@ const report = [
   '',
   apacheTable(apache, settings.wrkSeconds),
   '',
-  '## CGI, FastCGI and SCGI through nginx (Hono hello, one built file)',
+  '## Persistent mode through nginx (one worker), beside node-server and the peers',
   '',
-  nginxTable(nginx, concurrencies),
+  `wrk -t1 --latency, keep-alive, ${settings.wrkSeconds} s per cell after a warm-up; every backend on a loopback TCP port; ` +
+    "CPU µs/req is the backend's user + system time across the run (from /proc/<pid>/stat) over the requests served.",
+  '',
+  persistentTable(persistentRows, concurrencies),
+  '',
+  '![requests per second against concurrency](persistent.svg)',
+  '',
+  '### Memory',
+  '',
+  leakTable(leaks),
+  '',
+  streamPeakTable(streamPeaks),
   '',
   '## Streaming (median of ' + settings.streamRepeats + ')',
   '',
@@ -128,4 +169,7 @@ const report = [
 const outfile = quick ? join(workDir, 'quick.md') : join(benchDir, 'results/latest.md');
 mkdirSync(join(outfile, '..'), { recursive: true });
 writeFileSync(outfile, report);
+writeFileSync(join(outfile, '../persistent.svg'), chart);
+// The picture docs/performance.md shows: only a full run replaces it.
+if (!quick) writeFileSync(join(benchDir, '../docs/persistent.svg'), chart);
 console.log(`\n${report}\nbench: wrote ${outfile}`);

@@ -34,6 +34,52 @@ export interface Built {
   streamInPlain: string;
   /** bench/timer.c, the round-robin start-up timer. */
   timer: string;
+  /** The persistent-mode peers: the same Hono apps on @hono/node-server, bundled. */
+  nodeServerHello: string;
+  nodeServer500: string;
+  /** node-fastcgi with a plain handler, bundled. */
+  nodeFastcgi: string;
+  goFcgi: string;
+  phpFpmHello: string;
+  minimalFastcgi: string;
+}
+
+/** What the persistent-mode bench runs. */
+export type PersistentApps = Pick<
+  Built,
+  | 'honoHello'
+  | 'hono500'
+  | 'streamOut'
+  | 'streamIn'
+  | 'nodeServerHello'
+  | 'nodeServer500'
+  | 'nodeFastcgi'
+  | 'goFcgi'
+  | 'phpFpmHello'
+  | 'minimalFastcgi'
+>;
+
+/** `app` (a module whose default export is a Hono app) on @hono/node-server, as one CommonJS file. */
+async function bundleNodeServer(app: string, outfile: string): Promise<void> {
+  await build({
+    stdin: {
+      contents: [
+        "import { serve } from '@hono/node-server';",
+        `import app from ${JSON.stringify(app)};`,
+        "serve({ fetch: app.fetch, hostname: '127.0.0.1', port: Number(process.env.PORT) });",
+      ].join('\n'),
+      resolveDir: repoDir,
+      loader: 'ts',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    jsx: 'automatic',
+    jsxImportSource: 'hono/jsx',
+    logLevel: 'error',
+  });
 }
 
 const apps = join(benchDir, 'apps');
@@ -102,6 +148,22 @@ export async function prepare(): Promise<Built> {
     env: { ...process.env, GOCACHE: at('go-cache'), GOPATH: at('go-path'), GO111MODULE: 'off', CGO_ENABLED: '0' },
   });
 
+  await bundleNodeServer(join(apps, 'hono-hello/app.ts'), at('node-server-hello.cjs'));
+  await bundleNodeServer(join(apps, 'hono-500/app.ts'), at('node-server-500.cjs'));
+  await build({
+    entryPoints: [join(peers, 'node-fastcgi-hello.mjs')],
+    outfile: at('node-fastcgi-hello.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+  execFileSync('go', ['build', '-o', at('go-fcgi'), join(peers, 'go-fcgi/main.go')], {
+    stdio: 'inherit',
+    env: { ...process.env, GOCACHE: at('go-cache'), GOPATH: at('go-path'), GO111MODULE: 'off', CGO_ENABLED: '0' },
+  });
+
   return {
     honoHello: at('hono-hello.cgi'),
     honoJson: at('hono-json.cgi'),
@@ -129,5 +191,11 @@ export async function prepare(): Promise<Built> {
     streamOutPlain: copyExecutable(join(peers, 'stream-out-plain.cgi'), at('stream-out-plain.cgi')),
     streamInPlain: copyExecutable(join(peers, 'stream-in-plain.cgi'), at('stream-in-plain.cgi')),
     timer: at('timer'),
+    nodeServerHello: at('node-server-hello.cjs'),
+    nodeServer500: at('node-server-500.cjs'),
+    nodeFastcgi: at('node-fastcgi-hello.cjs'),
+    goFcgi: at('go-fcgi'),
+    phpFpmHello: copyExecutable(join(peers, 'hello-fpm.php'), at('hello-fpm.php')),
+    minimalFastcgi: copyExecutable(join(peers, 'minimal-fastcgi.mjs'), at('minimal-fastcgi.mjs')),
   };
 }

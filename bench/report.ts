@@ -1,5 +1,4 @@
 import type { ApacheResult } from './apache.js';
-import type { NginxResult } from './nginx.js';
 import type { StartupResult } from './startup.js';
 import type { StreamComparison } from './streaming.js';
 
@@ -77,33 +76,6 @@ export function streamTable(results: readonly StreamComparison[]): string {
         `${fixed(plain.rssMiB)} | ${fixed(bridge.rssMiB)} | ≥ ${minRatio}x, ≤ 100 MiB | ` +
         `${verdict(ratio >= minRatio && bridge.rssMiB <= 100)} |`,
     );
-  }
-  return lines.join('\n');
-}
-
-/** Requests per second through nginx at each concurrency, each row against CGI's. */
-export function nginxTable(results: readonly NginxResult[], concurrencies: readonly number[]): string {
-  const cgi = results[0];
-  const lines = [
-    `| the same script through nginx | ${concurrencies.map((c) => `req/s at ${c}`).join(' | ')} | errors | ratio to CGI |`,
-    `|---|${concurrencies.map(() => '---').join('|')}|---|---|`,
-  ];
-  for (const result of results) {
-    const cells = concurrencies.map((c) => fixed(result.byConcurrency.get(c)?.requestsPerSecond ?? Number.NaN));
-    const errors = [...result.byConcurrency.values()].reduce((sum, run) => sum + run.errors, 0);
-    const ratios =
-      result === cgi
-        ? ''
-        : concurrencies
-            .map((c) =>
-              fixed(
-                (result.byConcurrency.get(c)?.requestsPerSecond ?? 0) /
-                  (cgi?.byConcurrency.get(c)?.requestsPerSecond ?? 1),
-                0,
-              ),
-            )
-            .join(' / ');
-    lines.push(`| ${result.label} | ${cells.join(' | ')} | ${errors} | ${ratios} |`);
   }
   return lines.join('\n');
 }

@@ -42,7 +42,7 @@ async function stopAll(started: readonly Started[]): Promise<void> {
 }
 
 /** A random port that is free now; it may be taken by the time the server binds it, hence the retries. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
     const ok = await new Promise<boolean>((resolve) => {

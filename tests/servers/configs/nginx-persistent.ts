@@ -17,12 +17,16 @@ export interface NginxAppOptions {
    * `fastcgi_keep_conn on`), as a busy site should. FastCGI only.
    */
   keepConn?: boolean;
+  /** Idle connections the kept-alive pool holds (default 8). With `keepConn` only. */
+  keepalive?: number;
+  /** SCRIPT_FILENAME to pass, for a backend that runs a file it is told (php-fpm). */
+  scriptFilename?: string;
   /** The URL prefix the app is mounted at, e.g. `/app`. */
   mount: string;
 }
 
 /** The meta-variables nginx passes, for `fastcgi_param` or `scgi_param`. */
-function params(directive: string, mount: string): string {
+function params(directive: string, mount: string, scriptFilename?: string): string {
   return `    ${directive} GATEWAY_INTERFACE CGI/1.1;
     ${directive} SERVER_SOFTWARE nginx/$nginx_version;
     ${directive} SERVER_PROTOCOL $server_protocol;
@@ -46,7 +50,7 @@ ${
 `
 }
     ${directive} SCRIPT_NAME ${mount};
-    ${directive} PATH_INFO $app_path_info;
+${scriptFilename ? `    ${directive} SCRIPT_FILENAME ${scriptFilename};\n` : ''}    ${directive} PATH_INFO $app_path_info;
     # The Host header as sent, port included.
     ${directive} HTTP_HOST $http_host;
 `;
@@ -57,13 +61,22 @@ ${
  * bodies go to the app as they arrive (a chunked upload arrives without CONTENT_LENGTH, read to
  * the end of the stream), responses to the client as the app writes them.
  */
-export function nginxAppSite({ listen, serverName, protocol, backend, keepConn, mount }: NginxAppOptions): string {
+export function nginxAppSite({
+  listen,
+  serverName,
+  protocol,
+  backend,
+  keepConn,
+  keepalive = 8,
+  scriptFilename,
+  mount,
+}: NginxAppOptions): string {
   const pool = keepConn ? 'fetch_cgi_app' : backend;
   const upstream = keepConn
     ? `upstream fetch_cgi_app {
     server ${backend};
     # Connections kept open for the next requests: no connect per request.
-    keepalive 8;
+    keepalive ${keepalive};
 }
 
 `
@@ -87,7 +100,7 @@ ${keep}${
         # it nginx 1.22 sends as CONTENT_LENGTH only the part of the body it has read so far.
         scgi_buffering off;`
   }
-${params(`${directive}_param`, mount).replace(/^ {4}/gm, '        ')}    }
+${params(`${directive}_param`, mount, scriptFilename).replace(/^ {4}/gm, '        ')}    }
 }
 `;
 }

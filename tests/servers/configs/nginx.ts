@@ -105,14 +105,16 @@ export interface NginxHarnessOptions {
   runDir: string;
   /** The `nginxSite()` text. */
   site: string;
+  /** worker_processes (default 2, one per core here). */
+  workers?: number;
 }
 
 /** A complete private nginx.conf, to be run with `nginx -e LOG -c FILE`. */
-export function nginxHarnessConfig({ runDir, site }: NginxHarnessOptions): string {
+export function nginxHarnessConfig({ runDir, site, workers = 2 }: NginxHarnessOptions): string {
   const indented = site.replace(/^(?=.)/gm, '    ');
   return `daemon off;
 user www-data www-data;
-worker_processes 2;
+worker_processes ${workers};
 pid ${runDir}/rt/nginx.pid;
 error_log ${runDir}/logs/error.log warn;
 

@@ -1,0 +1,95 @@
+import type { LeakResult, StreamPeak } from './memory.js';
+import type { RowResult } from './measure.js';
+
+const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const verdict = (ok: boolean) => (ok ? 'ok' : '**MISS**');
+const rate = (row: RowResult | undefined, c: number) => row?.byConcurrency.get(c)?.requestsPerSecond ?? Number.NaN;
+const cpu = (row: RowResult | undefined, c: number) => row?.byConcurrency.get(c)?.cpuMicrosPerRequest ?? Number.NaN;
+const p99 = (row: RowResult | undefined, c: number) => row?.byConcurrency.get(c)?.p99Ms ?? Number.NaN;
+
+/**
+ * Every row beside the others: req/s, backend CPU per request and p99 at each concurrency. A
+ * judged row is held to the issue's targets against the reference serving the same app, the
+ * CGI row and node-fastcgi: at least 1.0x the reference's req/s and CPU per request (below 0.8x
+ * is a defect), p99 at the top concurrency no worse, 20x CGI, ahead of node-fastcgi.
+ */
+export function persistentTable(rows: readonly RowResult[], concurrencies: readonly number[]): string {
+  const top = concurrencies.at(-1) ?? 1;
+  const cgi = rows.find((row) => row.peer.name === 'cgi');
+  const nodeFastcgi = rows.find((row) => row.peer.name === 'node-fastcgi');
+  const lines = [
+    `| row | app | ${concurrencies.map((c) => `req/s c${c}`).join(' | ')} | ${concurrencies.map((c) => `CPU µs/req c${c}`).join(' | ')} | p99 ms c${top} | errors | vs reference: req/s (worst c), CPU | target | ok/MISS |`,
+    `|---|---|${concurrencies.map(() => '---').join('|')}|${concurrencies.map(() => '---').join('|')}|---|---|---|---|---|`,
+  ];
+  for (const row of rows) {
+    const reference = rows.find((other) => other.peer.role === 'reference' && other.peer.app === row.peer.app);
+    const errors = [...row.byConcurrency.values()].reduce((sum, run) => sum + run.errors, 0);
+    let versus = '';
+    let target = '';
+    let judged = '';
+    if (reference && row !== reference && row.peer.name !== 'cgi') {
+      const rateRatio = Math.min(...concurrencies.map((c) => rate(row, c) / rate(reference, c)));
+      const cpuRatios = concurrencies.map((c) => cpu(reference, c) / cpu(row, c));
+      versus = `${fixed(rateRatio, 2)}x, ${fixed(Math.min(...cpuRatios), 2)}x`;
+      if (row.peer.role === 'judged') {
+        const checks = [rateRatio >= 1, cpuRatios.every((ratio) => ratio >= 1), errors === 0];
+        const targets = ['≥ 1.0x req/s and CPU', 'no errors'];
+        if (row.peer.protocol !== 'scgi') {
+          checks.push(p99(row, top) <= p99(reference, top));
+          targets.push(`p99 c${top} ≤ reference`);
+        }
+        if (cgi && row.peer.app === cgi.peer.app) {
+          checks.push(concurrencies.every((c) => rate(row, c) >= 20 * rate(cgi, c)));
+          targets.push('≥ 20x CGI');
+        }
+        if (nodeFastcgi && row.peer.app === nodeFastcgi.peer.app) {
+          checks.push(
+            concurrencies.every((c) => rate(row, c) > rate(nodeFastcgi, c) && cpu(row, c) < cpu(nodeFastcgi, c)),
+          );
+          targets.push('ahead of node-fastcgi');
+        }
+        target = targets.join(', ');
+        judged = verdict(checks.every(Boolean)) + (rateRatio < 0.8 ? ' (below 0.8x: a defect)' : '');
+      }
+    }
+    lines.push(
+      `| ${row.peer.label} | ${row.peer.app} | ${concurrencies.map((c) => fixed(rate(row, c), 0)).join(' | ')} | ` +
+        `${concurrencies.map((c) => fixed(cpu(row, c))).join(' | ')} | ${fixed(p99(row, top), 2)} | ${errors} | ${versus} | ${target} | ${judged} |`,
+    );
+  }
+  if (cgi) {
+    const fastcgi = rows.find((row) => row.peer.name === 'fetch-cgi-fastcgi');
+    lines.push(
+      '',
+      `FastCGI against CGI, the same built file: ${concurrencies.map((c) => `${fixed(rate(fastcgi, c) / rate(cgi, c), 0)}x at c${c}`).join(', ')}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Resident size after the first requests and after all of them; a leak shows as growth. */
+export function leakTable(results: readonly LeakResult[]): string {
+  const lines = [
+    '| backend | RSS MiB after first | RSS MiB after all | growth | target | ok/MISS |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const { label, rssAfterFirstMiB, rssAfterAllMiB, first, all } of results) {
+    const growth = rssAfterAllMiB / rssAfterFirstMiB;
+    const judged = label.startsWith('fetch-cgi');
+    lines.push(
+      `| ${label} (${first.toLocaleString('en-US')} / ${all.toLocaleString('en-US')} requests) | ${fixed(rssAfterFirstMiB)} | ${fixed(rssAfterAllMiB)} | ${fixed((growth - 1) * 100)}% | ${judged ? '≤ 10%' : ''} | ${judged ? verdict(growth <= 1.1) : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Peak resident size of a FastCGI backend while a big body goes through it. */
+export function streamPeakTable(results: readonly StreamPeak[]): string {
+  const lines = ['| transfer | bytes | arrived | peak RSS MiB | target | ok/MISS |', '|---|---|---|---|---|---|'];
+  for (const { label, bytes, transferred, peakRssMiB } of results) {
+    lines.push(
+      `| ${label} | ${bytes} | ${transferred} | ${fixed(peakRssMiB)} | all bytes, ≤ 100 MiB | ${verdict(transferred === bytes && peakRssMiB <= 100)} |`,
+    );
+  }
+  return lines.join('\n');
+}
