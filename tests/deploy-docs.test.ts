@@ -20,6 +20,7 @@ const pages = [
   'fastcgi-nginx.md',
   'fastcgi-apache.md',
   'fastcgi-lighttpd.md',
+  'many-hosts.md',
 ];
 
 describe('deploy docs', () => {

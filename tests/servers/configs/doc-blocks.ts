@@ -7,6 +7,7 @@ import { apacheHtaccess, apacheVhost } from './apache.js';
 import { apacheAppSite, apacheFcgidHtaccess } from './apache-persistent.js';
 import { lighttpdAppSite } from './lighttpd-persistent.js';
 import { nginxAppSite } from './nginx-persistent.js';
+import { nginxBalancedSite, systemdServiceUnit, systemdSocketUnit } from './many-hosts.js';
 import { appListenCommand, busyboxCommand, miniHttpdCommand, shellCommand, spawnFcgiCommand } from './command-lines.js';
 import { lighttpdSite } from './lighttpd.js';
 import { fcgiwrapCommand, nginxSite } from './nginx.js';
@@ -22,6 +23,8 @@ const documentRoot = '/var/www/example';
 const fcgiwrapSocket = '/run/fcgiwrap/fcgiwrap.sock';
 const appSocket = '/run/fetch-cgi/app.sock';
 const appScript = '/var/www/example/app.fcgi';
+/** A host of docs/deploy/many-hosts.md: the app on 10.0.0.11, nginx on 10.0.0.10. */
+const hostUnit = { script: '/srv/app/app.fcgi', listen: '10.0.0.11:9000', webServers: '10.0.0.10' };
 
 /** Every generated block by name. A name may appear on more pages than its own. */
 export const docBlocks: Record<string, DocBlock> = {
@@ -121,6 +124,20 @@ ${shellCommand(spawnFcgiCommand(appScript, appSocket))}
 ${shellCommand(appListenCommand(appScript, `unix:${appSocket}`))}
 `,
   },
+  'nginx-balanced': {
+    page: 'many-hosts.md',
+    lang: 'nginx',
+    text: nginxBalancedSite({
+      listen: '80',
+      serverName: 'example.com',
+      backends: ['10.0.0.11:9000', '10.0.0.12:9000', '10.0.0.13:9000'],
+      mount: '/app',
+      failTimeout: '10s',
+      readTimeout: '60s',
+    }),
+  },
+  'systemd-socket': { page: 'many-hosts.md', lang: 'ini', text: systemdSocketUnit(hostUnit) },
+  'systemd-service': { page: 'many-hosts.md', lang: 'ini', text: systemdServiceUnit(hostUnit) },
   'mini-httpd-command': {
     page: 'mini_httpd.md',
     lang: 'sh',

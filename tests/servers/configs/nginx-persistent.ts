@@ -26,7 +26,7 @@ export interface NginxAppOptions {
 }
 
 /** The meta-variables nginx passes, for `fastcgi_param` or `scgi_param`. */
-function params(directive: string, mount: string, scriptFilename?: string): string {
+export function appParams(directive: string, mount: string, scriptFilename?: string): string {
   return `    ${directive} GATEWAY_INTERFACE CGI/1.1;
     ${directive} SERVER_SOFTWARE nginx/$nginx_version;
     ${directive} SERVER_PROTOCOL $server_protocol;
@@ -100,7 +100,7 @@ ${keep}${
         # it nginx 1.22 sends as CONTENT_LENGTH only the part of the body it has read so far.
         scgi_buffering off;`
   }
-${params(`${directive}_param`, mount, scriptFilename).replace(/^ {4}/gm, '        ')}    }
+${appParams(`${directive}_param`, mount, scriptFilename).replace(/^ {4}/gm, '        ')}    }
 }
 `;
 }
