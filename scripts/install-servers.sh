@@ -2,14 +2,15 @@
 # Installs the real web servers that tests/servers/ drives: Apache (mpm_event + mod_cgid,
 # mpm_prefork + mod_cgi, mod_proxy_fcgi, mod_proxy_scgi, mod_fcgid), lighttpd (mod_cgi,
 # mod_fastcgi, mod_scgi), nginx (+ fcgiwrap for CGI), busybox httpd, mini_httpd and
-# spawn-fcgi, plus curl for manual checks.
+# spawn-fcgi, plus curl for manual checks, and for the many-hosts test iproute2 (network
+# namespaces and veth links) and systemd's systemd-socket-activate (nothing of systemd runs).
 #
 # Idempotent: when every binary is already there it prints one line and exits 0.
 # Debian/Ubuntu only (apt-get). Never starts a service: the tests start private
 # instances themselves, on loopback, with configurations of their own.
 set -euo pipefail
 
-packages=(apache2 libapache2-mod-fcgid lighttpd nginx fcgiwrap busybox mini-httpd spawn-fcgi curl)
+packages=(apache2 libapache2-mod-fcgid lighttpd nginx fcgiwrap busybox mini-httpd spawn-fcgi curl iproute2 systemd)
 
 # One "package:file" pair per thing the harness executes or loads. The Apache MPM and
 # CGI modules are checked one by one because a private config loads them by path.
@@ -31,6 +32,8 @@ required=(
   busybox:/bin/busybox
   mini-httpd:/usr/sbin/mini_httpd
   curl:/usr/bin/curl
+  iproute2:/bin/ip
+  systemd:/usr/bin/systemd-socket-activate
 )
 
 missing_packages() {

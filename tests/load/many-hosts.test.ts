@@ -65,7 +65,7 @@ function startBackend(index: number): ChildProcess {
   ]);
   return spawnServer(
     [
-      '/usr/sbin/ip',
+      '/bin/ip',
       'netns',
       'exec',
       host.namespace,

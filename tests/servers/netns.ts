@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const ip = '/usr/sbin/ip';
+const ip = '/bin/ip';
 
 /** One host: its namespace, the link to it, and the addresses at either end. */
 export interface NetnsHost {
@@ -45,7 +45,7 @@ function run(args: string[]): string {
  * iproute2, a container without CAP_NET_ADMIN): the caller fails rather than check less.
  */
 export function createNetnsHosts(count: number): NetnsHosts {
-  if (!existsSync(ip)) throw new Error('netns: /usr/sbin/ip is missing (apt-get install iproute2)');
+  if (!existsSync(ip)) throw new Error('netns: /bin/ip is missing (apt-get install iproute2)');
   if (process.getuid?.() !== 0) throw new Error('netns: making network namespaces needs root');
   const tag = process.pid % 10_000;
   // 10.200-249: a private range unlikely to be routed on a developer's machine.
