@@ -3,11 +3,11 @@ import { DEFAULT_MAX_BODY_SIZE, partsToRequest, requestParts } from '../request/
 import { LazyRequest } from '../request/lazy-request.js';
 import type { BodyLength, BodySource } from '../request/request-body.js';
 import type { ResponseParts } from '../response/response-parts.js';
-import { type CgiOutput, endOutput } from '../response/output.js';
+import { type CgiOutput, drained, endOutput } from '../response/output.js';
 import { formatHead, type HeadOptions, headOf } from '../response/response-head.js';
 import { responseParts } from '../response/response-parts.js';
 import { reasonPhrase } from '../response/status-text.js';
-import { writeHeadAndBody } from '../response/write-response.js';
+import { isInMemory, writeHeadAndBody, writeWhole } from '../response/write-response.js';
 import type { CgiApp, CgiEnv } from '../types.js';
 import { callApp, checkedResponse, findBodyError, stack } from './call-app.js';
 import { executionContext, settleBackgroundWork } from './execution-context.js';
@@ -131,23 +131,43 @@ export class Exchange {
   }
 
   /** Serves the request; settles once the response is written (or abandoned), never rejects. */
-  async run(): Promise<Outcome> {
+  run(): Promise<Outcome> {
     // The client went away while the request waited for its turn: the app is not called.
-    if (this.#gone) return (this.#outcome = this.#goneOutcome());
+    if (this.#gone) return Promise.resolve((this.#outcome = this.#goneOutcome()));
+    if (this.#options.timeout) return this.#runTimed(this.#options.timeout);
+    // No awaits on the way when the app answers at once with a body in memory (most answers):
+    // each would cost a turn of the microtask queue, per request, in a long-lived process.
+    let answer: Outcome | Promise<Outcome>;
+    try {
+      answer = this.#respond();
+    } catch (error) {
+      return Promise.resolve(this.#internalError(error));
+    }
+    if (!isThenable(answer)) return Promise.resolve((this.#outcome = answer));
+    return answer.then(
+      (outcome) => (this.#outcome = outcome),
+      (error: unknown) => this.#internalError(error),
+    );
+  }
+
+  async #runTimed(timeout: number): Promise<Outcome> {
     let timeoutAnswer: Promise<Outcome> | undefined;
-    const { timeout } = this.#options;
-    const timer = timeout ? setTimeout(() => (timeoutAnswer = this.#timedOut()), timeout) : undefined;
+    const timer = setTimeout(() => (timeoutAnswer = this.#timedOut()), timeout);
     try {
       const outcome = await this.#respond();
       this.#outcome = timeoutAnswer ? await timeoutAnswer : outcome;
     } catch (error) {
-      // A bug of the bridge's own: the exchange still ends.
-      this.#init.log(`fetch-cgi: internal error\n${stack(error)}`);
-      this.#outcome = { kind: 'failed', headSent: this.#headSent };
+      this.#internalError(error);
     } finally {
       clearTimeout(timer);
     }
-    return this.#outcome;
+    return this.#outcome as Outcome;
+  }
+
+  /** A bug of the bridge's own: logged, and the exchange still ends. */
+  #internalError(error: unknown): Outcome {
+    this.#init.log(`fetch-cgi: internal error\n${stack(error)}`);
+    return (this.#outcome = { kind: 'failed', headSent: this.#headSent });
   }
 
   /** An error from outside the request flow (an uncaught exception in the app's callbacks). */
@@ -186,16 +206,14 @@ export class Exchange {
     return this.#goneSignal;
   }
 
-  async #respond(): Promise<Outcome> {
+  #respond(): Outcome | Promise<Outcome> {
     const { params, ready } = this.#init;
     let parts;
     try {
       parts = requestParts(params, this.#options);
     } catch (error) {
       if (!(error instanceof CgiEnvError)) throw error;
-      if (ready) await ready;
-      this.#init.log(error.message);
-      return this.#sendPlain(error.status, { kind: 'refused', status: error.status });
+      return this.#refuse(error);
     }
     this.#method = parts.method;
     this.#bodyLength = parts.bodyLength;
@@ -212,25 +230,58 @@ export class Exchange {
     // httpoxy: a client's `Proxy:` header must never reach the app as a proxy setting.
     if (params.HTTP_PROXY !== undefined) delete params.HTTP_PROXY;
     if (params.http_proxy !== undefined) delete params.http_proxy;
-
-    let head: string;
-    let body: ResponseParts;
+    const base = parts.base;
     // Awaited this late so that the check overlaps the work above.
-    if (ready) await ready;
+    if (ready) return ready.then(() => this.#callApp(request, base));
+    return this.#callApp(request, base);
+  }
+
+  async #refuse(error: CgiEnvError): Promise<Outcome> {
+    if (this.#init.ready) await this.#init.ready;
+    this.#init.log(error.message);
+    return this.#sendPlain(error.status, { kind: 'refused', status: error.status });
+  }
+
+  #callApp(request: Request, base: string): Outcome | Promise<Outcome> {
+    let result: unknown;
     try {
       const ctx = executionContext(this.#tasks, this.#init.log);
-      let result = callApp(this.#init.app, request, params, ctx);
-      // Most apps answer with a promise; waiting for it ends when the exchange stops early.
-      if (isThenable(result)) result = await Promise.race([result, this.#stopped()]);
-      if (this.#gone) return this.#goneOutcome();
-      const response = checkedResponse(result);
-      body = responseParts(response);
-      head = headOf(response, body, this.#headOptions(parts.base));
+      result = callApp(this.#init.app, request, this.#init.params, ctx);
     } catch (error) {
-      if (this.#gone) return this.#goneOutcome();
-      return this.#failed(error, request);
+      return this.#appFailed(error, request);
+    }
+    // Most apps answer with a promise; waiting for it ends when the exchange stops early.
+    if (isThenable(result)) return this.#awaitAnswer(result, request, base);
+    return this.#answer(result, request, base);
+  }
+
+  async #awaitAnswer(result: PromiseLike<unknown>, request: Request, base: string): Promise<Outcome> {
+    let value: unknown;
+    try {
+      value = await Promise.race([result, this.#stopped()]);
+    } catch (error) {
+      return this.#appFailed(error, request);
+    }
+    return this.#answer(value, request, base);
+  }
+
+  #answer(value: unknown, request: Request, base: string): Outcome | Promise<Outcome> {
+    if (this.#gone) return this.#goneOutcome();
+    let head: string;
+    let body: ResponseParts;
+    try {
+      const response = checkedResponse(value);
+      body = responseParts(response);
+      head = headOf(response, body, this.#headOptions(base));
+    } catch (error) {
+      return this.#appFailed(error, request);
     }
     return this.#send(head, body, { kind: 'sent', status: body.status });
+  }
+
+  #appFailed(error: unknown, request: Request): Outcome | Promise<Outcome> {
+    if (this.#gone) return this.#goneOutcome();
+    return this.#failed(error, request);
   }
 
   #timedOut(): Promise<Outcome> {
@@ -238,7 +289,7 @@ export class Exchange {
     this.#init.log(`fetch-cgi: no complete response after ${this.#options.timeout} ms (the timeout option); stopping`);
     this.#stop('timeout');
     const outcome: Outcome = { kind: 'timed-out', headSent };
-    return headSent ? Promise.resolve(outcome) : this.#sendPlain(504, outcome, true);
+    return Promise.resolve(headSent ? outcome : this.#sendPlain(504, outcome, true));
   }
 
   async #failed(error: unknown, request: Request): Promise<Outcome> {
@@ -263,7 +314,7 @@ export class Exchange {
   }
 
   /** A short plain-text response the bridge itself gives (400, 413, 500, 504, ...). */
-  #sendPlain(status: number, outcome: Outcome, evenIfGone = false): Promise<Outcome> {
+  #sendPlain(status: number, outcome: Outcome, evenIfGone = false): Outcome | Promise<Outcome> {
     const parts: ResponseParts = {
       status,
       statusText: '',
@@ -274,14 +325,26 @@ export class Exchange {
     return this.#send(formatHead(parts, { method: this.#method }), parts, outcome, evenIfGone);
   }
 
-  async #send(head: string, parts: ResponseParts, outcome: Outcome, evenIfGone = false): Promise<Outcome> {
+  #send(head: string, parts: ResponseParts, outcome: Outcome, evenIfGone = false): Outcome | Promise<Outcome> {
     if (this.#headSent || (this.#gone && !evenIfGone)) return outcome;
     this.#headSent = true;
+    const { sink } = this.#init;
+    const { body } = parts;
+    if (sink.endsAtOnce && isInMemory(body) && writeWhole(head, { status: parts.status, body }, sink, this.#method)) {
+      sink.end();
+      return this.#gone && !evenIfGone ? this.#goneOutcome() : outcome;
+    }
+    return this.#sendWaiting(head, parts, outcome, evenIfGone);
+  }
+
+  /** #send for a body that streams, or an output that makes the writer wait. */
+  async #sendWaiting(head: string, parts: ResponseParts, outcome: Outcome, evenIfGone: boolean): Promise<Outcome> {
     const { sink } = this.#init;
     // The writer reads the signal only when it has to wait: a stream, or a full sink.
     const options = evenIfGone ? { method: this.#method } : new WriteOptions(this, this.#method);
     try {
-      await writeHeadAndBody(head, parts, sink, options);
+      if (sink.endsAtOnce && isInMemory(parts.body)) await drained(sink, evenIfGone ? undefined : this.signal);
+      else await writeHeadAndBody(head, parts, sink, options);
       await endOutput(sink);
       return this.#gone && !evenIfGone ? this.#goneOutcome() : outcome;
     } catch (error) {

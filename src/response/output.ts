@@ -5,6 +5,12 @@ export interface CgiOutput {
   on(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): unknown;
   once(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): unknown;
   removeListener(event: 'drain' | 'close' | 'error' | 'finish', listener: (...args: unknown[]) => void): unknown;
+  /**
+   * True when `end()` has nothing left to flush and calls back at once (a FastCGI request's
+   * STDOUT, whose ending goes out with END_REQUEST): a response already in memory is then
+   * written and ended without waiting for anything.
+   */
+  readonly endsAtOnce?: boolean;
 }
 
 /**

@@ -78,9 +78,18 @@ function formatField(name: string, value: string): string {
   return `${canonicalName(name)}: ${value}\r\n`;
 }
 
+/** Canonical names made so far: an app sends the same few fields with every response. */
+const canonicalNames = new Map<string, string>();
+
 /** `content-type` as `Content-Type`: servers that pass headers through raw show them this way. */
 function canonicalName(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  let canonical = canonicalNames.get(name);
+  if (canonical === undefined) {
+    canonical = name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+    // Bounded: the names are the app's, and a long-lived process sees many responses.
+    if (canonicalNames.size < 256) canonicalNames.set(name, canonical);
+  }
+  return canonical;
 }
 
 function withBase(location: string, base: string | undefined): string {

@@ -39,17 +39,39 @@ export async function writeHeadAndBody(
   options: Pick<WriteResponseOptions, 'method' | 'signal'> = {},
 ): Promise<void> {
   const { body } = parts;
-  const inMemory = typeof body === 'string' || body instanceof Uint8Array;
-  if (inMemory && !forbidsBody(parts.status, options.method)) {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const whole = Buffer.allocUnsafe(Buffer.byteLength(head, 'latin1') + bytes.byteLength);
-    const headLength = whole.write(head, 'latin1');
-    whole.set(bytes, headLength);
-    if (!output.write(whole)) await drained(output, options.signal);
+  if (body !== null && isInMemory(body)) {
+    if (!writeWhole(head, { status: parts.status, body }, output, options.method))
+      await drained(output, options.signal);
     return;
   }
   output.write(Buffer.from(head, 'latin1'));
   await writeBody(parts, output, options);
+}
+
+/** Whether a response body is already in memory: no stream to read. */
+export function isInMemory(body: ResponseParts['body']): body is string | Uint8Array | null {
+  return body === null || typeof body === 'string' || body instanceof Uint8Array;
+}
+
+/**
+ * Writes a head and its in-memory body (none for HEAD, 204, 304) as one chunk, at once; returns
+ * what the write returned (false: wait for 'drain' before ending).
+ */
+export function writeWhole(
+  head: string,
+  parts: { status: number; body: string | Uint8Array | null },
+  output: CgiOutput,
+  method: string | undefined,
+): boolean {
+  const { body } = parts;
+  if (body === null || forbidsBody(parts.status, method)) return output.write(Buffer.from(head, 'latin1'));
+  const headLength = Buffer.byteLength(head, 'latin1');
+  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const whole = Buffer.allocUnsafe(headLength + bodyLength);
+  whole.write(head, 0, 'latin1');
+  if (typeof body === 'string') whole.write(body, headLength);
+  else whole.set(body, headLength);
+  return output.write(whole);
 }
 
 /** Sends the body of `parts` to `output` with backpressure; cancels a stream it may not send. */

@@ -163,11 +163,13 @@ export class FastCgiConnection implements HostedConnection {
           `fastcgi: the params of request ${id} pass the ${this.#host.limits.maxParamsBytes}-byte limit`,
         );
       }
-      request.params.push(Buffer.from(content));
+      // A view of the chunk read, decoded when the empty PARAMS record comes (most often in
+      // the same chunk): no copy for the usual single record.
+      request.params.push(content);
       return;
     }
     const params: CgiEnv = {};
-    decodePairs(Buffer.concat(request.params), params);
+    decodePairs(request.params.length === 1 ? (request.params[0] as Buffer) : Buffer.concat(request.params), params);
     request.params = [];
     if (request.role === FCGI.AUTHORIZER) {
       params.FCGI_ROLE ??= 'AUTHORIZER';

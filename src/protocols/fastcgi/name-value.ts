@@ -5,6 +5,46 @@
  */
 import { FastCgiProtocolError } from './records.js';
 
+/** Names and values up to this long are looked up in {@link recent} before a string is made. */
+const CACHED_LENGTH = 64;
+const SLOTS = 1024;
+/**
+ * Strings made from short names and values, by a hash of their bytes. A web server sends the
+ * same names, and mostly the same values (GATEWAY_INTERFACE, SERVER_NAME, REQUEST_METHOD...),
+ * with every request: taking the string made last time costs less than making one, and leaves
+ * less for the garbage collector. At most {@link SLOTS} short strings are kept.
+ */
+const recent: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+
+/** The string of bytes `start` to `end`, taken from {@link recent} when it was made before. */
+function stringOf(bytes: Buffer, start: number, end: number): string {
+  const length = end - start;
+  if (length === 0) return '';
+  if (length > CACHED_LENGTH) return bytes.toString('utf8', start, end);
+  let hash = length;
+  for (let index = start; index < end; index++) {
+    const byte = bytes[index] as number;
+    // Not ASCII: decoded as UTF-8 each time (rare).
+    if (byte >= 0x80) return bytes.toString('utf8', start, end);
+    hash = (Math.imul(hash, 31) + byte) | 0;
+  }
+  const slot = hash & (SLOTS - 1);
+  const cached = recent[slot];
+  if (cached !== undefined && cached.length === length) {
+    let same = true;
+    for (let index = 0; index < length; index++) {
+      if (cached.charCodeAt(index) !== bytes[start + index]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const made = bytes.toString('latin1', start, end);
+  recent[slot] = made;
+  return made;
+}
+
 /**
  * Adds the pairs `data` holds to `into`: the whole of a stream, once its records have been put
  * together (a pair may be split anywhere between records). Names and values are read as UTF-8,
@@ -12,10 +52,6 @@ import { FastCgiProtocolError } from './records.js';
  */
 export function decodePairs(data: Uint8Array, into: Record<string, string | undefined>): void {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // One decode for the whole block: when it is all ASCII (the usual case), every name and value
-  // is a substring at its byte offsets, without a call into C++ for each.
-  const text = bytes.toString('utf8');
-  const ascii = text.length === bytes.byteLength;
   let offset = 0;
   const length = (): number => {
     const first = bytes[offset];
@@ -35,8 +71,7 @@ export function decodePairs(data: Uint8Array, into: Record<string, string | unde
     const end = offset + nameLength + valueLength;
     if (end > bytes.byteLength) throw truncated();
     const split = offset + nameLength;
-    const name = ascii ? text.slice(offset, split) : bytes.toString('utf8', offset, split);
-    into[name] = ascii ? text.slice(split, end) : bytes.toString('utf8', split, end);
+    into[stringOf(bytes, offset, split)] = stringOf(bytes, split, end);
     offset = end;
   }
 }

@@ -12,6 +12,7 @@ type SinkEvent = 'drain' | 'close' | 'error' | 'finish';
  * request, so it keeps its few listeners in a plain list.
  */
 export class StdoutSink implements CgiOutput {
+  readonly endsAtOnce = true;
   #listeners: { event: SinkEvent; listener: Listener; once: boolean }[] = [];
   #failure: Error | undefined;
 

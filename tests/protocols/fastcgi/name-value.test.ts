@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as fc from 'fast-check';
+import { decodePairs, encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
+
+const decoded = (pairs: [string, string][]) => {
+  const into: Record<string, string | undefined> = {};
+  decodePairs(encodePairs(pairs), into);
+  return into;
+};
+
+describe('FastCGI name-value pairs', () => {
+  const cases: [string, [string, string][]][] = [
+    [
+      'nginx params',
+      [
+        ['REQUEST_METHOD', 'GET'],
+        ['QUERY_STRING', ''],
+        ['HTTP_HOST', '127.0.0.1:8080'],
+      ],
+    ],
+    ['a value of 4-byte length', [['HTTP_COOKIE', 'a'.repeat(300)]]],
+    [
+      'UTF-8 names and values',
+      [
+        ['PATH_INFO', '/caf\u00e9/\u2603'],
+        ['X_\u00e9', 'ok'],
+      ],
+    ],
+    [
+      'values of one length and different bytes',
+      [
+        ['A', 'GET'],
+        ['B', 'PUT'],
+        ['C', 'GET'],
+      ],
+    ],
+    ['a value just past the cached length', [['REQUEST_URI', `/${'x'.repeat(64)}`]]],
+  ];
+  for (const [name, pairs] of cases) {
+    test(`round-trips ${name}, and again with every value changed`, () => {
+      assert.deepEqual(decoded(pairs), Object.fromEntries(pairs));
+      // The second decode may take strings made by the first: it must still read its own bytes.
+      const changed = pairs.map(([key, value]): [string, string] => [key, value.replace(/./u, 'Z')]);
+      assert.deepEqual(decoded(changed), Object.fromEntries(changed));
+      assert.deepEqual(decoded(pairs), Object.fromEntries(pairs));
+    });
+  }
+
+  test('decodes any pairs exactly, however often names and values repeat', () => {
+    const short = fc.oneof(fc.constantFrom('GET', 'PUT', 'ab', 'ba', ''), fc.string({ maxLength: 70 }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.tuple(short, short), { maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        (requests) => {
+          for (const pairs of requests) {
+            const expected: Record<string, string> = {};
+            for (const [key, value] of pairs) expected[key] = value;
+            assert.deepEqual(decoded(pairs), expected);
+          }
+        },
+      ),
+    );
+  });
+
+  test('throws for a pair cut short', () => {
+    const bytes = encodePairs([['NAME', 'value']]);
+    assert.throws(() => decodePairs(bytes.subarray(0, bytes.length - 1), {}), /cut short/);
+  });
+});
