@@ -14,7 +14,7 @@ const SLOTS = 1024;
  * with every request: taking the string made last time costs less than making one, and leaves
  * less for the garbage collector. At most {@link SLOTS} short strings are kept.
  */
-const recent: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+const recent: (string | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
 
 /** The string of bytes `start` to `end`, taken from {@link recent} when it was made before. */
 function stringOf(bytes: Buffer, start: number, end: number): string {
