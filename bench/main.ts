@@ -90,7 +90,7 @@ console.log(
   '\n== persistent mode through one nginx worker: fetch-cgi FastCGI and SCGI beside node-server and the peers',
 );
 const concurrencies = [1, 16, 64];
-const loadSettings = { concurrencies, seconds: settings.wrkSeconds, warmupSeconds: quick ? 1 : 3 };
+const loadSettings = { concurrencies, seconds: quick ? 2 : 4, rounds: quick ? 1 : 3, warmupSeconds: quick ? 1 : 3 };
 const peers = persistentPeers(built);
 const persistentRows = [await measureCgi(built.honoHello, loadSettings), ...(await measurePeers(peers, loadSettings))];
 loads.push(`after persistent ${loadAverage()}`);
@@ -147,7 +147,9 @@ const report = [
   '',
   '## Persistent mode through nginx (one worker), beside node-server and the peers',
   '',
-  `wrk -t1 --latency, keep-alive, ${settings.wrkSeconds} s per cell after a warm-up; every backend on a loopback TCP port; ` +
+  `wrk -t1 --latency, keep-alive, after a warm-up: every cell run ${loadSettings.rounds} times for ${loadSettings.seconds} s, ` +
+    'interleaved with the other rows (all started at once, loaded one at a time), the median kept; ' +
+    'every backend on a loopback TCP port; ' +
     "CPU µs/req is the backend's user + system time across the run (from /proc/<pid>/stat) over the requests served.",
   '',
   persistentTable(persistentRows, concurrencies),

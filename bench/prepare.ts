@@ -35,6 +35,8 @@ export interface Built {
   /** bench/timer.c, the round-robin start-up timer. */
   timer: string;
   /** The persistent-mode peers: the same Hono apps on @hono/node-server, bundled. */
+  /** A route with a fixed amount of CPU work, for the workers rows. */
+  cpuBound: string;
   nodeServerHello: string;
   nodeServer500: string;
   /** node-fastcgi with a plain handler, bundled. */
@@ -49,6 +51,7 @@ export type PersistentApps = Pick<
   Built,
   | 'honoHello'
   | 'hono500'
+  | 'cpuBound'
   | 'streamOut'
   | 'streamIn'
   | 'nodeServerHello'
@@ -130,6 +133,7 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.cgi'));
   fetchCgiBuild(join(apps, 'hono-json/app.ts'), at('hono-json.cgi'));
   fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500.cgi'));
+  fetchCgiBuild(join(apps, 'cpu-bound/app.ts'), at('cpu-bound.cgi'));
   fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
   fetchCgiBuild(join(apps, 'hono-1000/app.ts'), at('hono-1000.cgi'));
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
@@ -168,6 +172,7 @@ export async function prepare(): Promise<Built> {
     honoHello: at('hono-hello.cgi'),
     honoJson: at('hono-json.cgi'),
     hono500: at('hono-500.cgi'),
+    cpuBound: at('cpu-bound.cgi'),
     hono500Quick: at('hono-500-quick.cgi'),
     hono1000: at('hono-1000.cgi'),
     streamOut: at('stream-out.cgi'),

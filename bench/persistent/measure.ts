@@ -19,7 +19,9 @@ export interface RowResult {
 
 export interface LoadSettings {
   concurrencies: readonly number[];
+  /** Seconds of each run; every cell is measured `rounds` times, the median kept. */
   seconds: number;
+  rounds: number;
   /** Seconds of load before the measured runs, so that every JIT has warmed up. */
   warmupSeconds: number;
 }
@@ -41,20 +43,66 @@ function loadEach(url: string, label: string, settings: LoadSettings, pids: Back
   return byConcurrency;
 }
 
-/** Every peer in turn, each alone on the machine with its own nginx. */
+/** The median of `values` (the upper one of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** One cell from its rounds: medians of the rates, CPU and latencies; errors and requests summed. */
+function combine(runs: LoadResult[]): LoadResult {
+  return {
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+    cpuMicrosPerRequest: median(runs.map((run) => run.cpuMicrosPerRequest)),
+    p50Ms: median(runs.map((run) => run.p50Ms)),
+    p99Ms: median(runs.map((run) => run.p99Ms)),
+  };
+}
+
+/**
+ * Every peer, each with its own nginx, all started at once and loaded one at a time in
+ * interleaved rounds (peer after peer, concurrency after concurrency, `rounds` times): a slow
+ * minute of the machine then falls on every peer alike instead of on one of them.
+ */
 export async function measurePeers(peers: readonly Peer[], settings: LoadSettings): Promise<RowResult[]> {
-  const rows: RowResult[] = [];
-  for (const peer of peers) {
-    const front = await startFront(peer, await freePort(), await freePort());
-    try {
-      const url = `${front.origin}${peer.path}`;
-      await checkAnswer(url, peer.expect, peer.label);
-      rows.push({ peer, byConcurrency: loadEach(url, peer.label, settings, () => front.backendPids()) });
-    } finally {
-      await front.stop();
+  const fronts: Awaited<ReturnType<typeof startFront>>[] = [];
+  try {
+    for (const peer of peers) fronts.push(await startFront(peer, await freePort(), await freePort()));
+    const urls = peers.map((peer, index) => `${fronts[index]?.origin}${peer.path}`);
+    const pids = fronts.map(
+      (front): BackendPids =>
+        () =>
+          front.backendPids(),
+    );
+    for (const [index, peer] of peers.entries()) {
+      await checkAnswer(urls[index] ?? '', peer.expect, peer.label);
+      console.log(`wrk ${urls[index]} (${peer.label}): warm-up ${settings.warmupSeconds}s`);
+      load(urls[index] ?? '', 16, settings.warmupSeconds, pids[index] ?? (() => []));
     }
+    const runs = peers.map(() => new Map<number, LoadResult[]>());
+    for (let round = 1; round <= settings.rounds; round++) {
+      console.log(
+        `round ${round}/${settings.rounds}: c${settings.concurrencies.join('/c')}, ${settings.seconds}s each`,
+      );
+      for (const connections of settings.concurrencies) {
+        for (const [index] of peers.entries()) {
+          const result = load(urls[index] ?? '', connections, settings.seconds, pids[index] ?? (() => []));
+          const cell = runs[index] as Map<number, LoadResult[]>;
+          cell.set(connections, [...(cell.get(connections) ?? []), result]);
+        }
+      }
+    }
+    return peers.map((peer, index) => ({
+      peer,
+      byConcurrency: new Map(
+        [...(runs[index] ?? new Map<number, LoadResult[]>())].map(([c, cell]) => [c, combine(cell)]),
+      ),
+    }));
+  } finally {
+    for (const front of fronts) await front.stop();
   }
-  return rows;
 }
 
 const commandName = (pid: number) => {

@@ -5,6 +5,8 @@
  * transport.
  */
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoDir } from '../paths.js';
 import type { PersistentApps } from '../prepare.js';
 
 export type Protocol = 'fastcgi' | 'scgi' | 'http';
@@ -23,7 +25,7 @@ export interface Peer {
   protocol: Protocol;
   role: Role;
   /** Which app it serves: the judged rows are compared with the reference serving the same one. */
-  app: 'hello' | '500 routes';
+  app: 'hello' | '500 routes' | 'cpu-bound';
   /** The path requested through nginx, and the body expected back (a prefix of it for pages). */
   path: string;
   expect: string;
@@ -42,6 +44,29 @@ const env = (vars: Record<string, string>) => ['/usr/bin/env', ...Object.entries
 export function persistentPeers(apps: PersistentApps): Peer[] {
   const fetchCgi = (script: string) => (port: number) => [...env({ FETCH_CGI_LISTEN: `127.0.0.1:${port}` }), script];
   const onPort = (file: string) => (port: number) => [...env({ PORT: String(port) }), node, file];
+  // `fetch-cgi listen --workers N`, the CLI from source: it binds the port and runs N copies of
+  // the built script on it. The app does a fixed amount of CPU work per request, so that the
+  // workers, not nginx or wrk, limit the rate.
+  const workers = (count: number): Peer => ({
+    name: `fetch-cgi-workers-${count}`,
+    label: `fetch-cgi listen --workers ${count} (FastCGI), CPU-bound route`,
+    protocol: 'fastcgi',
+    role: 'peer',
+    app: 'cpu-bound',
+    path: '/app/work',
+    expect: 'done',
+    command: (port) => [
+      node,
+      '--import',
+      'tsx',
+      join(repoDir, 'src/cli/main.ts'),
+      'listen',
+      apps.cpuBound,
+      `127.0.0.1:${port}`,
+      '--workers',
+      String(count),
+    ],
+  });
   return [
     {
       name: 'fetch-cgi-fastcgi',
@@ -116,6 +141,8 @@ export function persistentPeers(apps: PersistentApps): Peer[] {
       expect: 'Hello',
       command: onPort(apps.minimalFastcgi),
     },
+    workers(1),
+    workers(2),
     {
       name: 'fetch-cgi-fastcgi-500',
       label: 'fetch-cgi FastCGI + Hono, 500-route app',

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { LeakResult, StreamPeak } from './memory.js';
 import type { RowResult } from './measure.js';
 
@@ -55,6 +56,16 @@ export function persistentTable(rows: readonly RowResult[], concurrencies: reado
     lines.push(
       `| ${row.peer.label} | ${row.peer.app} | ${concurrencies.map((c) => fixed(rate(row, c), 0)).join(' | ')} | ` +
         `${concurrencies.map((c) => fixed(cpu(row, c))).join(' | ')} | ${fixed(p99(row, top), 2)} | ${errors} | ${versus} | ${target} | ${judged} |`,
+    );
+  }
+  const one = rows.find((row) => row.peer.name === 'fetch-cgi-workers-1');
+  const two = rows.find((row) => row.peer.name === 'fetch-cgi-workers-2');
+  if (one && two) {
+    lines.push(
+      '',
+      `Workers on this machine's ${availableParallelism()} cores, a CPU-bound route: 2 workers answer ` +
+        `${concurrencies.map((c) => `${fixed(rate(two, c) / rate(one, c), 2)}x the req/s of 1 at c${c}`).join(', ')} ` +
+        '(2.0x would be linear; nginx and wrk share the same cores).',
     );
   }
   if (cgi) {

@@ -105,6 +105,11 @@ export class Exchange {
     return this.#bodyLength;
   }
 
+  /** How the exchange ended, once it has: at once, when `run()` could answer without waiting. */
+  get outcome(): Outcome | undefined {
+    return this.#outcome;
+  }
+
   /** Whether the app left `waitUntil` work. */
   get hasBackgroundWork(): boolean {
     return this.#tasks.length > 0;

@@ -66,6 +66,9 @@ export class FastCgiConnection implements HostedConnection {
   readonly #holds = new Set<unknown>();
   #closed = false;
   #corked = false;
+  /** An exchange is in its synchronous part: a response written now may end at once. */
+  #running = false;
+  #flushScheduled = false;
   #stallTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Duplex, host: ConnectionHost) {
@@ -217,10 +220,20 @@ export class FastCgiConnection implements HostedConnection {
   }
 
   #run(request: Request, exchange: Exchange): void {
-    void exchange.run().then((outcome) => {
-      this.#host.release(exchange);
-      this.#finish(request, outcome);
-    });
+    this.#running = true;
+    const ended = exchange.run();
+    this.#running = false;
+    const { outcome } = exchange;
+    // Answered at once (most requests): the response and END_REQUEST go out in one write now.
+    if (outcome) return this.#ended(request, exchange, outcome);
+    // What the exchange wrote before it had to wait goes out after this turn.
+    if (this.#corked) this.#flushSoon();
+    void ended.then((later) => this.#ended(request, exchange, later));
+  }
+
+  #ended(request: Request, exchange: Exchange, outcome: Outcome): void {
+    this.#host.release(exchange);
+    this.#finish(request, outcome);
   }
 
   #finish(request: Request, outcome: Outcome): void {
@@ -254,19 +267,33 @@ export class FastCgiConnection implements HostedConnection {
     if (!request.exchange) this.#finish(request, { kind: 'gone', reason: 'client' });
   }
 
-  /** Writes to the socket, corked until the end of this turn so that one response is one write. */
+  /**
+   * Writes to the socket, corked: a response that ends soon goes out with its END_REQUEST
+   * (#flush), one that is still streaming after this turn of the event loop, each in one
+   * write: a write to a socket costs a system call, more than the rest of a small request.
+   */
   #send(bytes: Buffer): boolean {
     if (this.#closed) return false;
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      // A response that is still streaming goes out after this turn of the event loop; one
-      // that ends sooner goes out at its END_REQUEST (#flush), all in one write: a write to a
-      // socket costs a system call, more than the rest of a small request.
-      setImmediate(() => this.#flush());
+      // While an exchange runs, #run decides when its bytes go.
+      if (!this.#running) this.#flushSoon();
     }
     return this.#socket.write(bytes);
   }
+
+  /** Flushes after this turn of the event loop, unless something flushes sooner. */
+  #flushSoon(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flushLater);
+  }
+
+  readonly #flushLater = () => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   /** Writes what #send held back. */
   #flush(): void {
