@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { freePort } from '../../tests/servers/launch.js';
 import { startServer } from '../../tests/servers/index.js';
 import { withDescendants } from '../../tests/servers/processes.js';
+import { median } from '../stats.js';
 import { startFront } from './front.js';
 import { type BackendPids, load, type LoadResult } from './load.js';
 import type { Peer, Protocol } from './peers.js';
@@ -41,12 +42,6 @@ function loadEach(url: string, label: string, settings: LoadSettings, pids: Back
     byConcurrency.set(connections, load(url, connections, settings.seconds, pids));
   }
   return byConcurrency;
-}
-
-/** The median of `values` (the upper one of an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** One cell from its rounds: medians of the rates, CPU and latencies; errors and requests summed. */
