@@ -150,7 +150,7 @@ export function persistentPeers(apps: PersistentApps): Peer[] {
       role: 'judged',
       app: '500 routes',
       path: '/app/r200/42',
-      expect: '<!DOCTYPE html>',
+      expect: '<html',
       command: fetchCgi(apps.hono500),
     },
     {
@@ -160,7 +160,7 @@ export function persistentPeers(apps: PersistentApps): Peer[] {
       role: 'reference',
       app: '500 routes',
       path: '/app/r200/42',
-      expect: '<!DOCTYPE html>',
+      expect: '<html',
       command: onPort(apps.nodeServer500),
     },
   ];
