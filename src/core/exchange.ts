@@ -365,11 +365,13 @@ export class Exchange {
   }
 
   #headOptions(base: string): HeadOptions {
+    const { params } = this.#init;
     return {
       method: this.#method,
       nph: this.#options.nph ?? false,
-      protocol: this.#init.params.SERVER_PROTOCOL ?? 'HTTP/1.1',
+      protocol: params.SERVER_PROTOCOL ?? 'HTTP/1.1',
       locationBase: this.#options.stripBase === false ? '' : base,
+      behindNginx: params.SERVER_SOFTWARE?.startsWith('nginx') ?? false,
     };
   }
 }

@@ -20,6 +20,13 @@ export interface HeadOptions {
    * `/cgi-bin/app.cgi/login`), so redirects written for the root work behind any mount.
    */
   locationBase?: string;
+  /**
+   * The web server is nginx, which buffers a response from a CGI, FastCGI or SCGI backend by
+   * default (faster for answers in memory): a body that streams then gets
+   * `X-Accel-Buffering: no`, which nginx reads and removes, so the stream reaches the client as
+   * it is written. An app's own `X-Accel-Buffering` is left as it is.
+   */
+  behindNginx?: boolean;
 }
 
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -54,21 +61,29 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
     : `Status: ${status} ${reason}\r\n`;
   const noContent = status === 204 || status === 304;
   let hasDate = false;
+  let hasAccelBuffering = false;
   for (const [name, value] of parts.fields) {
     // The status is ours to write: an app's own `Status` field would make a second one.
     if (HOP_BY_HOP.has(name) || name === 'status') continue;
     if (name === 'content-length' && noContent) continue;
     if (name === 'date') hasDate = true;
+    if (name === 'x-accel-buffering') hasAccelBuffering = true;
     const field = name === 'location' ? withBase(value, options.locationBase) : value;
     head += formatField(name, field);
   }
   for (const cookie of parts.cookies) head += formatField('set-cookie', cookie);
+  if (options.behindNginx && !hasAccelBuffering && streams(parts.body)) head += 'X-Accel-Buffering: no\r\n';
   if (options.nph) {
     if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
     // NPH output has no length the server could reuse the connection with.
     head += 'Connection: close\r\n';
   }
   return `${head}\r\n`;
+}
+
+/** A body that is not whole in memory: the app writes it over time. */
+function streams(body: ResponseParts['body']): boolean {
+  return body !== null && typeof body !== 'string' && !(body instanceof Uint8Array);
 }
 
 function formatField(name: string, value: string): string {

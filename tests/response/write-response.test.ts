@@ -4,6 +4,8 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { formatResponseHead, writeResponse } from '../../src/index.js';
 import { localRedirect } from '../../src/response/local-redirect.js';
+import { formatHead } from '../../src/response/response-head.js';
+import type { ResponseParts } from '../../src/response/response-parts.js';
 
 /** A Writable that keeps everything written; `delay` ms per write makes it a slow reader. */
 function sink(options: { delay?: number; highWaterMark?: number } = {}) {
@@ -212,4 +214,35 @@ describe('writeResponse: NPH scripts (RFC 3875 section 5)', () => {
   test('falls back to HTTP/1.1 for a protocol that has no status line', async () => {
     assert.match(await cgiBytes(new Response(null), { nph: true, protocol: 'INCLUDED' }), /^HTTP\/1\.1 200 OK\r\n/);
   });
+});
+
+describe('formatHead: behind nginx, a streamed body is not buffered', () => {
+  const stream = () => new ReadableStream<Uint8Array>();
+  const parts = (body: ResponseParts['body'], fields: [string, string][] = []): ResponseParts => ({
+    status: body === null ? 204 : 200,
+    statusText: '',
+    fields,
+    cookies: [],
+    body,
+  });
+  const cases: { name: string; parts: () => ResponseParts; behindNginx: boolean; header: string | null }[] = [
+    { name: 'a ReadableStream body behind nginx', parts: () => parts(stream()), behindNginx: true, header: 'no' },
+    { name: 'a string body behind nginx', parts: () => parts('whole'), behindNginx: true, header: null },
+    { name: 'a byte body behind nginx', parts: () => parts(new Uint8Array(3)), behindNginx: true, header: null },
+    { name: 'no body behind nginx', parts: () => parts(null), behindNginx: true, header: null },
+    { name: 'a stream behind another server', parts: () => parts(stream()), behindNginx: false, header: null },
+    {
+      name: "the app's own value behind nginx",
+      parts: () => parts(stream(), [['x-accel-buffering', 'yes']]),
+      behindNginx: true,
+      header: 'yes',
+    },
+  ];
+  for (const { name, parts: make, behindNginx, header } of cases) {
+    test(name, () => {
+      const head = formatHead(make(), { behindNginx });
+      const values = [...head.matchAll(/^X-Accel-Buffering: (.*)\r$/gim)].map((match) => match[1]);
+      assert.deepEqual(values, header === null ? [] : [header]);
+    });
+  }
 });

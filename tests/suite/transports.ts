@@ -23,6 +23,7 @@ export type Feature =
   | 'put'
   | 'chunkedUpload'
   | 'stream'
+  | 'smallWrites'
   | 'processStdout'
   | 'privateStderr'
   | 'earlyEnd'
@@ -287,7 +288,10 @@ const serverLimits: Record<ServerKind, Pick<Transport, 'lacks' | 'encodedSlash'>
     lacks: { streamedBody: 'lighttpd reads the whole request body before it starts the script' },
     encodedSlash: 'raw',
   },
-  nginx: { lacks: {}, encodedSlash: 'raw' },
+  nginx: {
+    lacks: { smallWrites: 'fcgiwrap holds writes smaller than its 32 KiB buffer until the script ends' },
+    encodedSlash: 'raw',
+  },
   busybox: {
     lacks: {
       rewrite: 'busybox httpd cannot rewrite URLs',

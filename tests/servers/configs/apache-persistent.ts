@@ -54,8 +54,9 @@ FcgidOutputBufferSize 0
 `;
   }
   if (options.kind === 'proxy-fcgi') {
-    return `${common}# The raw path goes to the app (nocanon); the app's own routing decodes it.
-ProxyPass "${mount}" "${proxyTarget(options.backend, 'fcgi')}" nocanon
+    return `${common}# The raw path goes to the app (nocanon); the app's own routing decodes it. Without
+# flushpackets, mod_proxy_fcgi holds small writes (server-sent events) until its buffer fills.
+ProxyPass "${mount}" "${proxyTarget(options.backend, 'fcgi')}" nocanon flushpackets=on
 ProxyFCGIBackendType GENERIC
 # mod_proxy_fcgi sends the whole path as SCRIPT_NAME; the app wants the prefix and the rest.
 ProxyFCGISetEnvIf "true" SCRIPT_NAME "${mount}"

@@ -61,7 +61,6 @@ server {
         # The longest the app may take to start its answer; a request on a host that vanished
         # waits this long before it is retried elsewhere.
         fastcgi_read_timeout ${readTimeout};
-        fastcgi_buffering off;
 ${appParams('fastcgi_param', mount).replace(/^ {4}/gm, '        ')}    }
 }
 `;

@@ -59,7 +59,7 @@ ${scriptFilename ? `    ${directive} SCRIPT_FILENAME ${scriptFilename};\n` : ''}
 /**
  * A server block that hands `/app` and everything under it to the app, streaming both ways:
  * bodies go to the app as they arrive (a chunked upload arrives without CONTENT_LENGTH, read to
- * the end of the stream), responses to the client as the app writes them.
+ * the end of the stream), responses buffered by nginx unless the app streams them.
  */
 export function nginxAppSite({
   listen,
@@ -93,12 +93,13 @@ export function nginxAppSite({
         ${directive}_pass ${pool};
 ${keep}${
     protocol === 'fastcgi'
-      ? `        # Bodies to the app as they arrive, responses to the client as the app writes them.
-        fastcgi_request_buffering off;
-        fastcgi_buffering off;`
-      : `        # Responses to the client as the app writes them. Request buffering stays on: without
-        # it nginx 1.22 sends as CONTENT_LENGTH only the part of the body it has read so far.
-        scgi_buffering off;`
+      ? `        # Bodies to the app as they arrive. Responses stay buffered (nginx's default, and
+        # the fastest for answers in memory); fetch-cgi marks a streamed body with
+        # X-Accel-Buffering: no, so it reaches the client as the app writes it.
+        fastcgi_request_buffering off;`
+      : `        # Request buffering stays on: without it nginx 1.22 sends as CONTENT_LENGTH only the
+        # part of the body it has read so far. A streamed response is not buffered (fetch-cgi
+        # marks it with X-Accel-Buffering: no).`
   }
 ${appParams(`${directive}_param`, mount, scriptFilename).replace(/^ {4}/gm, '        ')}    }
 }
