@@ -20,19 +20,30 @@ export interface LoadResult {
 
 const TICK_MICROS = 1e6 / 100; // USER_HZ is 100 on Linux
 
-/** utime + stime + cutime + cstime of each of `pids`, in clock ticks; a process gone counts 0. */
-export function cpuTicks(pids: readonly number[]): number {
-  let ticks = 0;
+/** utime + stime + cutime + cstime of each of `pids` still running, in clock ticks. */
+function cpuTicksByPid(pids: readonly number[]): Map<number, number> {
+  const ticks = new Map<number, number>();
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Fields after "(comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
     } catch {
       // Ended while we looked.
     }
   }
+  return ticks;
+}
+
+/**
+ * The CPU ticks `pids` spent from `before` to now, counting only the processes alive at both
+ * ends: a CGI child running at the start and gone at the end would otherwise take away what it
+ * had spent before the run (a parent that does not reap it never gets it back as cutime).
+ */
+function ticksSince(before: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, now] of cpuTicksByPid([...before.keys()])) ticks += now - (before.get(pid) ?? now);
   return ticks;
 }
 
@@ -67,13 +78,12 @@ export function parseWrkLatency(output: string): Omit<LoadResult, 'cpuMicrosPerR
 
 /** wrk (one thread, keep-alive) at `connections` for `seconds`, with the backend's CPU across it. */
 export function load(url: string, connections: number, seconds: number, backend: BackendPids): LoadResult {
-  const pids = backend();
-  const before = cpuTicks(pids);
+  const before = cpuTicksByPid(backend());
   const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
     encoding: 'utf8',
   });
   // The same pids: a php-fpm child or fcgiwrap script that ended was reaped into its parent's cutime.
-  const ticks = cpuTicks(pids) - before;
+  const ticks = ticksSince(before);
   const result = parseWrkLatency(output);
   return { ...result, cpuMicrosPerRequest: (ticks * TICK_MICROS) / result.requests };
 }
