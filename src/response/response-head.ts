@@ -1,7 +1,7 @@
 import { HOP_BY_HOP, TOKEN } from '../http/syntax.js';
 import { quote } from '../http/quote.js';
 import { localRedirectPath } from './local-redirect.js';
-import { type ResponseParts, responseParts } from './response-parts.js';
+import { isInMemory, type ResponseParts, responseParts } from './response-parts.js';
 import { reasonPhrase } from './status-text.js';
 
 /** How a response head is written. */
@@ -72,18 +72,13 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
     head += formatField(name, field);
   }
   for (const cookie of parts.cookies) head += formatField('set-cookie', cookie);
-  if (options.behindNginx && !hasAccelBuffering && streams(parts.body)) head += 'X-Accel-Buffering: no\r\n';
+  if (options.behindNginx && !hasAccelBuffering && !isInMemory(parts.body)) head += 'X-Accel-Buffering: no\r\n';
   if (options.nph) {
     if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
     // NPH output has no length the server could reuse the connection with.
     head += 'Connection: close\r\n';
   }
   return `${head}\r\n`;
-}
-
-/** A body that is not whole in memory: the app writes it over time. */
-function streams(body: ResponseParts['body']): boolean {
-  return body !== null && typeof body !== 'string' && !(body instanceof Uint8Array);
 }
 
 function formatField(name: string, value: string): string {

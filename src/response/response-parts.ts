@@ -28,3 +28,8 @@ function setCookies(headers: Headers): string[] {
   const combined = headers.get('set-cookie');
   return combined === null ? [] : [combined];
 }
+
+/** Whether a response body is already in memory: no stream to read. */
+export function isInMemory(body: ResponseParts['body']): body is string | Uint8Array | null {
+  return body === null || typeof body === 'string' || body instanceof Uint8Array;
+}

@@ -1,6 +1,6 @@
 import { type CgiOutput, drained, drainWaiter, endOutput } from './output.js';
 import { type HeadOptions, headOf } from './response-head.js';
-import { type ResponseParts, responseParts } from './response-parts.js';
+import { isInMemory, type ResponseParts, responseParts } from './response-parts.js';
 
 export interface WriteResponseOptions extends HeadOptions {
   /** Stops the body mid-stream when aborted (the client went away). */
@@ -46,11 +46,6 @@ export async function writeHeadAndBody(
   }
   output.write(Buffer.from(head, 'latin1'));
   await writeBody(parts, output, options);
-}
-
-/** Whether a response body is already in memory: no stream to read. */
-export function isInMemory(body: ResponseParts['body']): body is string | Uint8Array | null {
-  return body === null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 /**
