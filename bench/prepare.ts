@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { benchDir, repoDir, workDir } from './paths.js';
+import { writePagesApp } from './apps/hono-pages/generate.js';
 
 /** Every executable the benchmark measures, by role; all absolute paths. */
 export interface Built {
@@ -11,6 +12,8 @@ export interface Built {
   hono500: string;
   hono500Quick: string;
   hono1000: string;
+  /** Issue 17's app whose code grows with its pages (bench/apps/hono-pages/). */
+  honoPages: string;
   streamOut: string;
   streamIn: string;
   /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
@@ -136,6 +139,7 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'cpu-bound/app.ts'), at('cpu-bound.cgi'));
   fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
   fetchCgiBuild(join(apps, 'hono-1000/app.ts'), at('hono-1000.cgi'));
+  fetchCgiBuild(writePagesApp(500), at('hono-pages.cgi'));
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
   fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
@@ -175,6 +179,7 @@ export async function prepare(): Promise<Built> {
     cpuBound: at('cpu-bound.cgi'),
     hono500Quick: at('hono-500-quick.cgi'),
     hono1000: at('hono-1000.cgi'),
+    honoPages: at('hono-pages.cgi'),
     streamOut: at('stream-out.cgi'),
     streamIn: at('stream-in.cgi'),
     honoHelloForBun: at('hono-hello.bun.cjs'),

@@ -85,6 +85,13 @@ export function startupVariants(built: Built): StartupVariant[] {
       expect: 'Section 200, record 42',
     },
     {
+      // Issue 17: code that grows with its pages (~4,500 lines), GET / rendering 100 links.
+      name: 'Hono 500 pages, each its own JSX component, fetch-cgi build',
+      argv: [built.honoPages],
+      pathInfo: '/',
+      expect: '<h1>500 pages</h1>',
+    },
+    {
       name: 'Hono hello, fetch-cgi build, under Bun',
       argv: [bunPath, built.honoHelloForBun],
       pathInfo: hello,

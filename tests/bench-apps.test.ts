@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { cgiEnv } from '../bench/cgi-env.js';
 import { benchDir } from '../bench/paths.js';
 import { bundleNaive } from '../bench/prepare.js';
+import { writePagesApp } from '../bench/apps/hono-pages/generate.js';
 import { buildScript } from '../src/cli/build.js';
 
 // The benchmark (npm run bench) must never time an app that answers with an error: these check
@@ -18,6 +19,7 @@ const built = {
   hono500: join(dir, 'hono-500.cgi'),
   hono500Quick: join(dir, 'hono-500-quick.cgi'),
   hono1000: join(dir, 'hono-1000.cgi'),
+  honoPages: join(dir, 'hono-pages.cgi'),
   streamOut: join(dir, 'stream-out.cgi'),
   streamIn: join(dir, 'stream-in.cgi'),
   naiveHello: join(dir, 'naive-hello.cgi'),
@@ -34,6 +36,7 @@ before(async () => {
   await buildScript({ entry: app('hono-500/app.ts'), outfile: built.hono500 });
   await buildScript({ entry: app('hono-500-quick/app.ts'), outfile: built.hono500Quick });
   await buildScript({ entry: app('hono-1000/app.ts'), outfile: built.hono1000 });
+  await buildScript({ entry: writePagesApp(500), outfile: built.honoPages });
   await buildScript({ entry: app('stream-out/app.ts'), outfile: built.streamOut });
   await buildScript({ entry: app('stream-in/app.ts'), outfile: built.streamIn });
   await bundleNaive(app('naive-bridge/hono-hello.ts'), built.naiveHello, 'cjs');
@@ -124,5 +127,17 @@ describe('benchmark apps', () => {
     const { status, stdout } = run(built.streamIn, env, input);
     assert.equal(status, 0);
     assert.match(stdout, /\r\n\r\n300000$/);
+  });
+
+  test('the 500-page app renders 100 links on its home page and each page from its own component', () => {
+    const home = run(built.honoPages, cgiEnv('/'));
+    assert.equal(home.status, 0);
+    assert.match(home.stdout, /^Status: 200/i);
+    assert.equal(home.stdout.match(/<li><a href="\/page\/\d+\/1">/g)?.length, 100);
+    const page = run(built.honoPages, cgiEnv('/page/420/7'));
+    assert.match(page.stdout, /<title>Page 420: alder<\/title>/);
+    assert.match(page.stdout, /<h1>Page 420, item 7<\/h1>/);
+    assert.match(page.stdout, /<a href="\/page\/421\/1">Page 421<\/a>/);
+    assert.match(run(built.honoPages, cgiEnv('/page/500/1')).stdout, /^Status: 404/i);
   });
 });
