@@ -192,9 +192,23 @@ test('three hosts behind nginx: one restarted, one killed, one cut off, and no G
     assert.equal(await exited, 0, `host3 did not stop cleanly: ${await logs()}`);
     backends[2] = startBackend(2);
     await sleep(KILL_AT - elapsed());
+    await postInFlightOn(0);
     backends[0]!.kill('SIGKILL');
     await sleep(CUT_AT - elapsed());
+    await postInFlightOn(1);
     netns!.cut(1);
+  };
+  /**
+   * Waits (briefly) until host `index` has applied an order whose answer has not come back, so
+   * that the blow that follows always catches one: what proves that no order runs twice.
+   */
+  const postInFlightOn = async (index: number) => {
+    const answered = () => new Set(answers.map((answer) => answer.order));
+    for (const deadline = Date.now() + 2000; ; await sleep(5)) {
+      const done = answered();
+      if (ledger(index).some((order) => !done.has(order))) return;
+      assert.ok(Date.now() < deadline, `no POST in flight on ${hostName(index)} within 2 s`);
+    }
   };
   await Promise.all([events(), ...Array.from({ length: CONCURRENCY }, (_, index) => client(index))]);
 
