@@ -26,6 +26,7 @@ import {
 } from './servers/index.js';
 import { MARKER_DIR } from './suite/app.js';
 import { type Case, cases } from './suite/cases.js';
+import { CASE_TIMEOUT_MS, Gate, notApplicable, withTimeout } from './suite/runner.js';
 import {
   backendServer,
   cliServe,
@@ -95,47 +96,7 @@ for (const mount of ['/cgi-bin/app.cgi', '']) {
 }
 const selected = transports.filter((t) => wanted(t.name));
 
-/**
- * Runs at most `limit` light cases at once, and each heavy (100 MiB) case alone, so the timing
- * cases are not starved on a 2-core machine.
- */
-class Gate {
-  #active = 0;
-  #exclusive = false;
-  readonly #queue: { heavy: boolean; go: () => void }[] = [];
-  constructor(readonly limit: number) {}
-
-  async run<T>(heavy: boolean, work: () => Promise<T>): Promise<T> {
-    await new Promise<void>((go) => {
-      this.#queue.push({ heavy, go });
-      this.#pump();
-    });
-    try {
-      return await work();
-    } finally {
-      if (heavy) this.#exclusive = false;
-      else this.#active--;
-      this.#pump();
-    }
-  }
-
-  #pump(): void {
-    for (let next = this.#queue[0]; next && !this.#exclusive; next = this.#queue[0]) {
-      if (next.heavy) {
-        if (this.#active > 0) return;
-        this.#exclusive = true;
-      } else {
-        if (this.#active >= this.limit) return;
-        this.#active++;
-      }
-      this.#queue.shift();
-      next.go();
-    }
-  }
-}
-
 const gate = new Gate(4);
-const CASE_TIMEOUT_MS = 60_000;
 
 /** Matrix cells by transport name, then case id. */
 const results = new Map<string, Map<string, string>>();
@@ -143,25 +104,6 @@ function record(transport: Transport, item: Case, cell: string): void {
   let row = results.get(transport.name);
   if (!row) results.set(transport.name, (row = new Map()));
   row.set(item.id, cell);
-}
-
-/** Why `item` cannot run on `transport`, or undefined when it can. */
-function notApplicable(transport: Transport, item: Case): string | undefined {
-  if (transport.style === 'pretty' && transport.lacks.rewrite) return transport.lacks.rewrite;
-  if (item.heavy && transport.style !== 'direct') return '100 MiB cases run in the direct URL style only';
-  for (const feature of item.needs ?? []) {
-    const reason = transport.lacks[feature];
-    if (reason) return reason;
-  }
-  return undefined;
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`case timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Script processes (not servers, not `fetch-cgi serve`) still running from this suite's files. */

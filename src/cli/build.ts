@@ -3,10 +3,11 @@ import { builtinModules } from 'node:module';
 import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Message, Plugin } from 'esbuild';
+import type { Message, Metafile, Plugin } from 'esbuild';
 import { parseCommandArgs } from './args.js';
 import { LOADER_EVAL, withCodeCacheLoader } from './code-cache.js';
 import { scriptTail, TAIL_LOADER } from './script-tail.js';
+import { compileStandalone, type StandaloneTarget, standaloneTarget } from './standalone.js';
 import { buildHelp } from './help.js';
 import { CliError, type CliIo, EXIT, UsageError } from './io.js';
 
@@ -28,6 +29,12 @@ export interface BuildScriptOptions {
    * folder (default: on for Node without `sourcemap`; Bun and Deno cache on their own).
    */
   codeCache?: boolean;
+  /**
+   * Compile into one executable for this platform that needs no runtime on the host (see
+   * standalone.ts); it runs on Bun, which it carries, and `runtime`, `node` and `codeCache`
+   * do not apply.
+   */
+  standalone?: StandaloneTarget;
 }
 
 /** The JavaScript runtimes a built script can run on. */
@@ -137,8 +144,11 @@ function usesCodeCache(options: Pick<BuildScriptOptions, 'sourcemap' | 'runtime'
  * @throws {CliError} for a missing entry, an esbuild error (first message, `file:line:column`),
  *   or an entry with neither a default export nor a `serveCgi` call.
  */
-export async function buildScript(options: BuildScriptOptions): Promise<BuildScriptResult> {
-  const { entry } = options;
+export async function buildScript(given: BuildScriptOptions): Promise<BuildScriptResult> {
+  // A standalone program is a bundle for Bun, without the tail: Bun's compiler keeps it whole.
+  const { node: _node, ...rest } = given;
+  const options: BuildScriptOptions = given.standalone ? { ...rest, runtime: 'bun', codeCache: false } : given;
+  const { entry, standalone } = options;
   if (!existsSync(entry) || !(await stat(entry)).isFile()) {
     throw new CliError(`entry not found: ${entry}`);
   }
@@ -152,11 +162,12 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
       if (options.runtime === 'deno')
         build.onResolve({ filter: BARE_BUILTIN }, (args) => ({ path: `node:${args.path}`, external: true }));
       // The socket part is not in the bundle: a loader of the script's tail stands in for it.
-      build.onResolve({ filter: /\/serve-process\.[jt]s$/ }, (args) =>
-        resolve(args.resolveDir, args.path).replace(/\.[jt]s$/, '') === ownSocketDoor
-          ? { path: 'socket-door', namespace: 'fetch-cgi-tail' }
-          : undefined,
-      );
+      if (!standalone)
+        build.onResolve({ filter: /\/serve-process\.[jt]s$/ }, (args) =>
+          resolve(args.resolveDir, args.path).replace(/\.[jt]s$/, '') === ownSocketDoor
+            ? { path: 'socket-door', namespace: 'fetch-cgi-tail' }
+            : undefined,
+        );
       build.onLoad({ filter: /.*/, namespace: 'fetch-cgi-tail' }, () => ({
         contents: TAIL_LOADER,
         loader: 'js',
@@ -194,7 +205,9 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
         sourcesContent: false,
         // CommonJS has no import.meta; give code that reads import.meta.url the bundle's URL.
         // The shebang goes in the banner so that source map lines account for it.
-        banner: { js: `${shebangFor(options)}\n${format === 'cjs' ? META_URL_SHIM : final ? ESM_CJS_SHIM : ''}` },
+        banner: {
+          js: `${standalone ? '' : shebangFor(options)}\n${format === 'cjs' ? META_URL_SHIM : final ? ESM_CJS_SHIM : ''}`,
+        },
         // CommonJS has no import.meta; give code that reads import.meta.url the bundle's URL.
         ...(format === 'cjs' ? { define: { 'import.meta.url': '__fetchCgiMeta.url' } } : {}),
       });
@@ -248,10 +261,18 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
   if (codeCache) script = shebang + withCodeCacheLoader(body);
   // Bun transpiles every file it loads unless `bun build` made it (its cache needs a HOME, which
   // a CGI environment lacks): the pragma and wrapper of `bun build --format=cjs` save ~3 ms a start.
-  else if (options.runtime === 'bun' && !options.sourcemap) {
+  // Bun's compiler writes the build machine's paths for __filename and __dirname; the program's
+  // own path is what a script gets (import.meta.url too, which reads __filename).
+  else if (standalone) {
+    script = `(function (__filename, __dirname) {${body}\n})(process.execPath, process.execPath.slice(0, process.execPath.lastIndexOf("/")) || "/");\n`;
+  } else if (options.runtime === 'bun' && !options.sourcemap) {
     script = `${shebang}// @bun @bun-cjs\n(function(exports, require, module, __filename, __dirname) {${body}\n})\n`;
   }
 
+  if (standalone) {
+    const bytes = await writeStandalone(script, options.outfile, standalone, [cwd, process.cwd()]);
+    return { kind: selfServing ? 'self' : 'app', inputs: projectInputs(result.metafile!, cwd), bytes };
+  }
   script += scriptTail(await socketPart(esbuild, options));
 
   const temporary = join(dirname(options.outfile), `.${basename(options.outfile)}.${process.pid}.tmp`);
@@ -265,11 +286,42 @@ export async function buildScript(options: BuildScriptOptions): Promise<BuildScr
     throw new CliError(`cannot write ${options.outfile}: ${(error as Error).message}`);
   }
 
-  const inputs = Object.keys(result.metafile!.inputs)
+  const inputs = projectInputs(result.metafile!, cwd);
+  return { kind: selfServing ? 'self' : 'app', inputs, bytes: Buffer.byteLength(script) };
+}
+
+/** The project files (outside node_modules and fetch-cgi) a bundle was made from. */
+function projectInputs(metafile: Metafile, cwd: string): string[] {
+  return Object.keys(metafile.inputs)
     .filter((file) => !file.includes('node_modules/') && !file.startsWith('<'))
     .map((file) => resolve(cwd, file))
     .filter((file) => !file.startsWith(resolve(here, '..')));
-  return { kind: selfServing ? 'self' : 'app', inputs, bytes: Buffer.byteLength(script) };
+}
+
+/** Compiles `bundle` into the executable `outfile`, replaced whole; returns its size. */
+async function writeStandalone(
+  bundle: string,
+  outfile: string,
+  target: StandaloneTarget,
+  from: readonly string[],
+): Promise<number> {
+  // A folder beside the output, so the rename is atomic; the program is compiled under its own
+  // name, which Bun shows as its argv[1] (`/$bunfs/root/<name>`).
+  const work = join(dirname(outfile), `.${basename(outfile)}.${process.pid}`);
+  const compiled = join(work, basename(outfile));
+  try {
+    await mkdir(work, { recursive: true });
+    await writeFile(`${compiled}.cjs`, bundle);
+    await compileStandalone({ bundle: `${compiled}.cjs`, outfile: compiled, target, from });
+    await chmod(compiled, 0o755);
+    await rename(compiled, outfile);
+    return (await stat(outfile)).size;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot write ${outfile}: ${(error as Error).message}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** The socket part (FastCGI and SCGI) as a CommonJS bundle of its own, for the script's tail. */
@@ -323,6 +375,8 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
     'no-code-cache': { type: 'boolean' },
     node: { type: 'string' },
     runtime: { type: 'string' },
+    standalone: { type: 'boolean' },
+    target: { type: 'string' },
   });
   if (values.help) {
     io.stdout.write(buildHelp);
@@ -333,6 +387,14 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
   if (!RUNTIMES.includes(runtime)) {
     throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(values.runtime)}`);
   }
+  if (values.standalone) {
+    const clash = (['runtime', 'node', 'no-code-cache', 'sourcemap'] as const).filter(
+      (name) => values[name] !== undefined,
+    );
+    if (clash.length > 0) {
+      throw new UsageError(`--standalone carries its own runtime: drop ${clash.map((name) => `--${name}`).join(', ')}`);
+    }
+  } else if (values.target !== undefined) throw new UsageError('--target applies to --standalone builds only');
   if (values.node !== undefined && !values.node.startsWith('/')) {
     throw new UsageError(`--node needs an absolute path for the shebang, got ${JSON.stringify(values.node)}`);
   }
@@ -349,16 +411,22 @@ export async function buildCommand(io: CliIo, args: string[]): Promise<number> {
     ...(values['no-code-cache'] ? { codeCache: false } : {}),
     ...(values.node !== undefined ? { node: values.node } : {}),
     ...(runtime !== 'node' ? { runtime } : {}),
+    ...(values.standalone ? { standalone: standaloneTarget(values.target) } : {}),
   });
   const ms = Math.round(performance.now() - started);
   const how =
     (result.kind === 'app' ? 'default export served by serveCgi' : 'calls serveCgi itself') +
-    (runtime === 'node' ? '' : `, for ${runtime}`);
+    (values.standalone
+      ? `, standalone for ${standaloneTarget(values.target).name}`
+      : runtime === 'node'
+        ? ''
+        : `, for ${runtime}`);
   const shown = relative(cwd, outfile).startsWith('..') ? outfile : relative(cwd, outfile);
   io.stderr.write(`fetch-cgi: built ${shown} (${formatBytes(result.bytes)}, ${how}) in ${ms} ms\n`);
   return EXIT.ok;
 }
 
 function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
 }

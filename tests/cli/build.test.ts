@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { brotliDecompressSync } from 'node:zlib';
@@ -244,5 +253,67 @@ describe('fetch-cgi build', () => {
 
   test('cleanEnv keeps the tests away from NODE_OPTIONS', () => {
     assert.equal(cleanEnv().NODE_OPTIONS, undefined);
+  });
+});
+
+describe('fetch-cgi build --standalone', () => {
+  const dir = tempDir('fetch-cgi-standalone-');
+
+  test('writes one executable that runs with no runtime on PATH, its own path as __filename and import.meta.url', async () => {
+    const entry = join(dir, 'paths.ts');
+    writeFileSync(
+      entry,
+      'export default () => Response.json({ file: __filename, dir: __dirname, url: import.meta.url, env: process.env.FROM_DOTENV ?? null });\n',
+    );
+    const built = join(dir, 'built.cgi');
+    const result = await runCli(['build', '--standalone', entry, '-o', built]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /built .* \(\d+\.\d MiB, default export served by serveCgi, standalone for linux-x64\) in \d+ ms/,
+    );
+    assert.deepEqual(readdirSync(dir).toSorted(), ['built.cgi', 'paths.ts'], 'no temporary files left');
+    // Moved elsewhere, beside a .env file, with a PATH that holds nothing.
+    const moved = join(tempDir('fetch-cgi-standalone-moved-'), 'app.cgi');
+    renameSync(built, moved);
+    writeFileSync(join(dirname(moved), '.env'), 'FROM_DOTENV=read\n');
+    const run = runCgi(moved, { PATH: '/nonexistent', PATH_INFO: '/' });
+    assert.equal(run.status, 0, run.stderr);
+    const body = JSON.parse(run.stdout.slice(run.stdout.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(body, { file: moved, dir: dirname(moved), url: `file://${moved}`, env: null });
+  });
+
+  const refusals: [string, string[], number, RegExp][] = [
+    ['--runtime', ['--runtime', 'bun'], 2, /--standalone carries its own runtime: drop --runtime/],
+    ['--node and --sourcemap', ['--node', '/usr/bin/node', '--sourcemap'], 2, /drop --node, --sourcemap/],
+    [
+      'an unknown --target',
+      ['--target', 'linux-sparc'],
+      1,
+      /--target must be one of linux-x64, linux-x64-baseline, linux-arm64/,
+    ],
+    // This repository installs Bun for linux-x64 only.
+    [
+      'a --target whose Bun is not installed',
+      ['--target', 'linux-arm64'],
+      1,
+      /npm install --save-dev --force @oven\/bun-linux-aarch64/,
+    ],
+  ];
+  for (const [what, args, code, message] of refusals) {
+    test(`refuses ${what} with one line naming the fix`, async () => {
+      const out = join(dir, 'refused.cgi');
+      const result = await runCli(['build', '--standalone', ...args, 'examples/hello/app.ts', '-o', out]);
+      assert.equal(result.code, code, result.stderr);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+      assert.equal(existsSync(out), false);
+    });
+  }
+
+  test('--target without --standalone is a usage error', async () => {
+    const result = await runCli(['build', 'examples/hello/app.ts', '--target', 'linux-arm64']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--target applies to --standalone builds only/);
   });
 });

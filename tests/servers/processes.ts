@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serverPath } from './run-dir.js';
@@ -16,7 +17,8 @@ export function spawnServer(argv: readonly string[], logFile: string): ChildProc
   }
   const log = openSync(logFile, 'a');
   try {
-    const child = spawn('/usr/bin/env', ['-i', `PATH=${serverPath}`, command, ...args], {
+    const [launcher = '/usr/bin/env', ...launcherArgs] = [...hiding(), '/usr/bin/env'];
+    const child = spawn(launcher, [...launcherArgs, '-i', `PATH=${serverPath}`, command, ...args], {
       stdio: ['ignore', log, log],
       detached: true, // its own process group: a Ctrl-C aimed at the tests does not reach it first
     });
@@ -26,6 +28,46 @@ export function spawnServer(argv: readonly string[], logFile: string): ChildProc
   } finally {
     closeSync(log);
   }
+}
+
+/** JavaScript runtimes hidden from the servers this process starts, once asked for. */
+let hiddenRuntimes: readonly string[] = [];
+
+/**
+ * From now on, every server (and so every script and FastCGI process it runs) starts in a mount
+ * namespace of its own where each `node`, `nodejs`, `bun` and `deno` on the servers' PATH is
+ * /dev/null: running one fails with "Permission denied", as on a host with no runtime. For
+ * programs that must need none. Returns the paths hidden (resolved, so `/bin/node` and
+ * `/usr/bin/node` count once); throws if there is nothing to hide or no way to hide it.
+ */
+export function hideRuntimesFromServers(): readonly string[] {
+  const found = new Set<string>();
+  for (const dir of serverPath.split(':')) {
+    for (const name of ['node', 'nodejs', 'bun', 'deno']) {
+      if (existsSync(join(dir, name))) found.add(realpathSync(join(dir, name)));
+    }
+  }
+  if (!existsSync('/usr/bin/unshare')) throw new Error('servers: unshare(1) is missing (util-linux)');
+  if (found.size === 0) throw new Error(`servers: no runtime on ${serverPath} to hide`);
+  hiddenRuntimes = [...found];
+  return hiddenRuntimes;
+}
+
+/** The command line that starts a server with {@link hiddenRuntimes} hidden, or nothing. */
+function hiding(): string[] {
+  if (hiddenRuntimes.length === 0) return [];
+  const mounts = hiddenRuntimes.map((path) => `mount --bind /dev/null '${path}'`).join(' && ');
+  return [
+    '/usr/bin/unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/sh',
+    '-c',
+    `${mounts} && exec "$@"`,
+    'sh',
+  ];
 }
 
 /** Whether `pid` is a live process (a zombie counts as gone). */
