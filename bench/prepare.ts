@@ -14,6 +14,11 @@ export interface Built {
   hono1000: string;
   /** Issue 17's app whose code grows with its pages (bench/apps/hono-pages/). */
   honoPages: string;
+  honoPagesForBun: string;
+  /** `fetch-cgi build --standalone` of the hello, 500-pages and 500-routes apps (issue 17). */
+  honoHelloStandalone: string;
+  honoPagesStandalone: string;
+  hono500Standalone: string;
   streamOut: string;
   streamIn: string;
   /** Hono hello built with `--runtime bun`, with a `.cjs` name, for `bun <file>`. */
@@ -139,7 +144,12 @@ export async function prepare(): Promise<Built> {
   fetchCgiBuild(join(apps, 'cpu-bound/app.ts'), at('cpu-bound.cgi'));
   fetchCgiBuild(join(apps, 'hono-500-quick/app.ts'), at('hono-500-quick.cgi'));
   fetchCgiBuild(join(apps, 'hono-1000/app.ts'), at('hono-1000.cgi'));
-  fetchCgiBuild(writePagesApp(500), at('hono-pages.cgi'));
+  const pagesApp = writePagesApp(500);
+  fetchCgiBuild(pagesApp, at('hono-pages.cgi'));
+  fetchCgiBuild(pagesApp, at('hono-pages.bun.cjs'), ['--runtime', 'bun']);
+  fetchCgiBuild(pagesApp, at('hono-pages-standalone.cgi'), ['--standalone']);
+  fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello-standalone.cgi'), ['--standalone']);
+  fetchCgiBuild(join(apps, 'hono-500/app.ts'), at('hono-500-standalone.cgi'), ['--standalone']);
   fetchCgiBuild(join(apps, 'stream-out/app.ts'), at('stream-out.cgi'));
   fetchCgiBuild(join(apps, 'stream-in/app.ts'), at('stream-in.cgi'));
   fetchCgiBuild(join(apps, 'hono-hello/app.ts'), at('hono-hello.bun.cjs'), ['--runtime', 'bun']);
@@ -180,6 +190,10 @@ export async function prepare(): Promise<Built> {
     hono500Quick: at('hono-500-quick.cgi'),
     hono1000: at('hono-1000.cgi'),
     honoPages: at('hono-pages.cgi'),
+    honoPagesForBun: at('hono-pages.bun.cjs'),
+    honoPagesStandalone: at('hono-pages-standalone.cgi'),
+    honoHelloStandalone: at('hono-hello-standalone.cgi'),
+    hono500Standalone: at('hono-500-standalone.cgi'),
     streamOut: at('stream-out.cgi'),
     streamIn: at('stream-in.cgi'),
     honoHelloForBun: at('hono-hello.bun.cjs'),

@@ -19,6 +19,11 @@ export function startupTable(results: readonly StartupResult[]): string {
       targets.push(`≤ ${variant.maxRatio}x`);
       ok &&= ratio <= variant.maxRatio;
     }
+    const peer = results.find((other) => other.variant.name === variant.notSlowerThan);
+    if (variant.notSlowerThan !== undefined) {
+      targets.push(`≤ ${variant.notSlowerThan}`);
+      ok &&= peer !== undefined && medianMs <= peer.medianMs;
+    }
     if (variant.maxRssMiB !== undefined) {
       targets.push(`≤ ${variant.maxRssMiB} MiB`);
       ok &&= rssMiB <= variant.maxRssMiB;

@@ -16,6 +16,8 @@ export interface StartupVariant {
   /** The ratio to `node -e 0` issue 5 measured, for comparison. */
   issueRatio?: number;
   maxRatio?: number;
+  /** The name of a variant of the same run whose median this one's must not exceed. */
+  notSlowerThan?: string;
   maxRssMiB?: number;
 }
 
@@ -90,6 +92,35 @@ export function startupVariants(built: Built): StartupVariant[] {
       argv: [built.honoPages],
       pathInfo: '/',
       expect: '<h1>500 pages</h1>',
+    },
+    {
+      name: 'Hono 500 pages, fetch-cgi build --runtime bun',
+      argv: [bunPath, built.honoPagesForBun],
+      pathInfo: '/',
+      expect: '<h1>500 pages</h1>',
+    },
+    {
+      // Issue 17: one native file (Bun inside, bytecode compiled at build time), no runtime needed.
+      name: 'Hono hello, fetch-cgi build --standalone',
+      argv: [built.honoHelloStandalone],
+      pathInfo: hello,
+      expect: 'Hello',
+      notSlowerThan: 'Hono hello, fetch-cgi build',
+    },
+    {
+      name: 'Hono 500 pages, fetch-cgi build --standalone',
+      argv: [built.honoPagesStandalone],
+      pathInfo: '/',
+      expect: '<h1>500 pages</h1>',
+      maxRatio: 1.5,
+      notSlowerThan: 'Hono 500 pages, each its own JSX component, fetch-cgi build',
+    },
+    {
+      name: 'Hono 500 routes + JSX, fetch-cgi build --standalone',
+      argv: [built.hono500Standalone],
+      pathInfo: page,
+      expect: 'Section 200, record 42',
+      notSlowerThan: 'Hono 500 routes + JSX, fetch-cgi build',
     },
     {
       name: 'Hono hello, fetch-cgi build, under Bun',

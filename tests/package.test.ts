@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile as execFileCallback, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -96,6 +96,49 @@ describe('the packed package', () => {
     assert.equal(
       script.stdout,
       'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n{"name":"ada","ip":"192.0.2.7","base":"/cgi-bin/app.cgi"}',
+    );
+  });
+
+  test('--standalone there names the package to install, then builds a program that runs with no PATH', async () => {
+    const build = () =>
+      run('npx', ['--no-install', 'fetch-cgi', 'build', '--standalone', 'app.ts', '-o', 'standalone.cgi'], project);
+    await assert.rejects(
+      build(),
+      /Bun, which is not installed here: run npm install --save-dev @oven\/bun-linux-x64\n/,
+    );
+    const bun = JSON.parse(readFileSync(join(root, 'node_modules/@oven/bun-linux-x64/package.json'), 'utf8')).version;
+    await run(
+      'npm',
+      [
+        'install',
+        '--save-dev',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `@oven/bun-linux-x64@${bun}`,
+      ],
+      project,
+    );
+    await build();
+    const program = spawnSync(join(project, 'standalone.cgi'), {
+      cwd: project,
+      encoding: 'utf8',
+      env: {
+        GATEWAY_INTERFACE: 'CGI/1.1',
+        REQUEST_METHOD: 'GET',
+        SCRIPT_NAME: '/cgi-bin/app.cgi',
+        PATH_INFO: '/hi/bo',
+        SERVER_NAME: 'localhost',
+        SERVER_PORT: '80',
+        SERVER_PROTOCOL: 'HTTP/1.1',
+        REMOTE_ADDR: '192.0.2.8',
+      },
+    });
+    assert.equal(program.status, 0, program.stderr);
+    assert.equal(
+      program.stdout,
+      'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n{"name":"bo","ip":"192.0.2.8","base":"/cgi-bin/app.cgi"}',
     );
   });
 

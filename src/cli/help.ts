@@ -37,7 +37,7 @@ Options:
                            (default: found on PATH through /usr/bin/env)
       --standalone         one native executable that needs no runtime on the host
                            (compiled by Bun, ~107 MiB; needs @oven/bun-linux-x64 or the
-                           package of --target installed; see docs/standalone.md)
+                           package of --target installed; see docs/deploy/standalone.md)
       --target <platform>  with --standalone: linux-x64 (default on x64), linux-arm64,
                            linux-x64-baseline, linux-x64-musl, linux-arm64-musl
   -h, --help               show this help

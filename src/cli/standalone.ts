@@ -3,7 +3,7 @@
  * The bundle esbuild made is compiled by Bun (`bun build --compile --bytecode`) into a copy of
  * Bun's own executable for the target, taken from Bun's npm package for that platform, so the
  * build never downloads anything. Why Bun and not a Node single executable application or
- * `deno compile`: docs/standalone.md (start-up measured, size, what works offline).
+ * `deno compile`: docs/deploy/standalone.md (start-up measured, size, what works offline).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
