@@ -5,12 +5,12 @@
  * bench/results/latest.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type ApacheScript, measureApache } from './apache.js';
 import { benchDir, bunPath, workDir } from './paths.js';
-import { prepare } from './prepare.js';
+import { type Built, prepare } from './prepare.js';
 import { persistentChart } from './persistent/chart.js';
 import { measureCgi, measurePeers } from './persistent/measure.js';
 import { measureLeaks, measureStreamPeak } from './persistent/memory.js';
@@ -141,6 +141,8 @@ const report = [
   '',
   startupTable(startup),
   '',
+  `Sizes of the standalone builds (\`fetch-cgi build --standalone\`: Bun inside): ${standaloneSizes(built)}.`,
+  '',
   '## Through Apache',
   '',
   apacheTable(apache, settings.wrkSeconds),
@@ -175,3 +177,15 @@ writeFileSync(join(outfile, '../persistent.svg'), chart);
 // The picture docs/performance.md shows: only a full run replaces it.
 if (!quick) writeFileSync(join(benchDir, '../docs/persistent.svg'), chart);
 console.log(`\n${report}\nbench: wrote ${outfile}`);
+
+/** `hello 106.6 MiB, ...`: the size of each standalone build, which carries its runtime. */
+function standaloneSizes(files: Built): string {
+  const sizes = {
+    hello: files.honoHelloStandalone,
+    '500 pages': files.honoPagesStandalone,
+    '500 routes': files.hono500Standalone,
+  };
+  return Object.entries(sizes)
+    .map(([name, file]) => `${name} ${(statSync(file).size / 1024 / 1024).toFixed(1)} MiB`)
+    .join(', ');
+}
