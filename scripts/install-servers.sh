@@ -3,14 +3,16 @@
 # mpm_prefork + mod_cgi, mod_proxy_fcgi, mod_proxy_scgi, mod_fcgid), lighttpd (mod_cgi,
 # mod_fastcgi, mod_scgi), nginx (+ fcgiwrap for CGI), busybox httpd, mini_httpd and
 # spawn-fcgi, plus curl for manual checks, and for the many-hosts test iproute2 (network
-# namespaces and veth links) and systemd's systemd-socket-activate (nothing of systemd runs).
+# namespaces and veth links) and systemd's systemd-socket-activate (nothing of systemd runs),
+# and qemu-user with arm64's C library, which run a standalone build made for linux-arm64.
 #
 # Idempotent: when every binary is already there it prints one line and exits 0.
 # Debian/Ubuntu only (apt-get). Never starts a service: the tests start private
 # instances themselves, on loopback, with configurations of their own.
 set -euo pipefail
 
-packages=(apache2 libapache2-mod-fcgid lighttpd nginx fcgiwrap busybox mini-httpd spawn-fcgi curl iproute2 systemd)
+packages=(apache2 libapache2-mod-fcgid lighttpd nginx fcgiwrap busybox mini-httpd spawn-fcgi curl iproute2 systemd
+  qemu-user libc6-arm64-cross)
 
 # One "package:file" pair per thing the harness executes or loads. The Apache MPM and
 # CGI modules are checked one by one because a private config loads them by path.
@@ -34,6 +36,8 @@ required=(
   curl:/usr/bin/curl
   iproute2:/bin/ip
   systemd:/usr/bin/systemd-socket-activate
+  qemu-user:/usr/bin/qemu-aarch64
+  libc6-arm64-cross:/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1
 )
 
 missing_packages() {

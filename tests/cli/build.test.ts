@@ -311,6 +311,49 @@ describe('fetch-cgi build --standalone', () => {
     });
   }
 
+  test('--target linux-arm64, with Bun for arm64 installed as the docs say, builds a program that runs on arm64', async () => {
+    // An empty project, as a user's: npm installs another platform's package only with --force.
+    const project = tempDir('fetch-cgi-standalone-arm64-');
+    writeFileSync(join(project, 'package.json'), '{ "name": "site", "private": true }\n');
+    const version = JSON.parse(
+      readFileSync(join(root, 'node_modules/@oven/bun-linux-x64/package.json'), 'utf8'),
+    ).version;
+    const install = spawnSync(
+      'npm',
+      [
+        'install',
+        '--save-dev',
+        '--force',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        `@oven/bun-linux-aarch64@${version}`,
+      ],
+      { cwd: project, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    assert.equal(install.status, 0, install.stderr);
+    const out = join(project, 'app.cgi');
+    const result = await runCli(
+      ['build', '--standalone', '--target', 'linux-arm64', join(root, 'examples/hello/app.ts'), '-o', out],
+      { cwd: project },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /standalone for linux-arm64/);
+    // ELF, 64-bit, e_machine 183: AArch64.
+    const elf = readFileSync(out).subarray(0, 20);
+    assert.deepEqual([elf[0], elf[1], elf[2], elf[3], elf[4], elf.readUInt16LE(18)], [0x7f, 0x45, 0x4c, 0x46, 2, 183]);
+    // qemu-user and arm64's C library: scripts/install-servers.sh installs them.
+    const run = spawnSync('/usr/bin/qemu-aarch64', ['-L', '/usr/aarch64-linux-gnu', out], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...SERVER_ENV, REMOTE_ADDR: '127.0.0.1', QUERY_STRING: '', PATH_INFO: '/users/7' },
+    });
+    assert.equal(run.status, 0, run.stderr || String(run.error));
+    assert.match(run.stdout, /^Status: 200 OK\r\n/);
+    assert.match(run.stdout, /\{"id":"7","server":"unknown"\}$/);
+  });
+
   test('--target without --standalone is a usage error', async () => {
     const result = await runCli(['build', 'examples/hello/app.ts', '--target', 'linux-arm64']);
     assert.equal(result.code, 2);
