@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CliError } from './io.js';
 
 /** A platform a standalone build can run on. */
@@ -68,7 +69,7 @@ export function standaloneTarget(name: string | undefined): StandaloneTarget {
  * current folder) and then from this package's own folder, or undefined.
  */
 export function findBunPackageBinary(bunPackage: string, from: readonly string[]): string | undefined {
-  for (const dir of [...from, dirname(new URL(import.meta.url).pathname)]) {
+  for (const dir of [...from, dirname(fileURLToPath(import.meta.url))]) {
     try {
       const manifest = createRequire(join(dir, 'noop.js')).resolve(`${bunPackage}/package.json`);
       const binary = join(dirname(manifest), 'bin', 'bun');
