@@ -1,8 +1,9 @@
 /**
  * The framework matrix: each example app of tests/frameworks/cases.ts (Hono, itty-router, h3,
  * GraphQL Yoga, tRPC, a plain Workers-style module), unchanged, built once per runtime
- * (`fetch-cgi build --runtime node|bun|deno`) and asked the same requests on every runtime
- * (Node 20, the newest Node LTS, Bun, Deno) through three transports: the script spawned
+ * (`fetch-cgi build --runtime node|bun|deno`, and `--standalone`) and asked the same requests on
+ * every runtime (Node 20, the newest Node LTS, Bun, Deno, the standalone program) through three
+ * transports: the script spawned
  * directly, lighttpd, and the script as a long-lived FastCGI process. The results go to
  * .tmp/frameworks-matrix.md.
  */
@@ -25,6 +26,7 @@ import { FastCgiClient } from '../src/host/fastcgi-client.js';
 import { parseCgiResponse } from '../src/host/parse-cgi-response.js';
 import { requestToEnv } from '../src/host/request-to-env.js';
 import { buildScript, shebangFor } from '../src/cli/build.js';
+import { hostTarget } from '../src/cli/standalone.js';
 import { runCgi } from '../src/cli/run-script.js';
 import { type Answer, type Framework, frameworks } from './frameworks/cases.js';
 import { assertInstalled, type TestRuntime, testRuntimes } from './frameworks/runtimes.js';
@@ -35,6 +37,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const buildDir = mkdtempSync('/tmp/fetch-cgi-frameworks-');
 chmodSync(buildDir, 0o755);
 
+/** The `--standalone` build: a native program, Bun inside, which no shebang names. */
+const STANDALONE: TestRuntime = { name: 'standalone', runtime: 'bun', binary: '' };
+const matrixRuntimes: readonly TestRuntime[] = [...testRuntimes, STANDALONE];
+
 const scriptName = (framework: Framework, runtime: TestRuntime) =>
   `${framework.name}-${runtime.name.replace(' ', '')}.cgi`;
 const scriptPath = (framework: Framework, runtime: TestRuntime) => join(buildDir, scriptName(framework, runtime));
@@ -43,9 +49,11 @@ const scriptPath = (framework: Framework, runtime: TestRuntime) => join(buildDir
 async function buildAll(): Promise<void> {
   const formats = new Map<string, TestRuntime>();
   for (const runtime of testRuntimes) if (!formats.has(runtime.runtime)) formats.set(runtime.runtime, runtime);
+  const target = hostTarget();
+  if (!target) throw new Error('no standalone target for this machine');
   await Promise.all(
-    frameworks.flatMap((framework) =>
-      [...formats.values()].map((runtime) =>
+    frameworks.flatMap((framework) => [
+      ...[...formats.values()].map((runtime) =>
         buildScript({
           entry: join(root, framework.entry),
           outfile: scriptPath(framework, runtime),
@@ -53,7 +61,12 @@ async function buildAll(): Promise<void> {
           node: runtime.binary,
         }),
       ),
-    ),
+      buildScript({
+        entry: join(root, framework.entry),
+        outfile: scriptPath(framework, STANDALONE),
+        standalone: target,
+      }),
+    ]),
   );
   for (const runtime of testRuntimes) {
     const first = formats.get(runtime.runtime);
@@ -188,7 +201,7 @@ describe('framework matrix', { concurrency: true }, () => {
     await buildAll();
     const scripts: Record<string, string> = {};
     for (const framework of frameworks) {
-      for (const runtime of testRuntimes) scripts[scriptName(framework, runtime)] = scriptPath(framework, runtime);
+      for (const runtime of matrixRuntimes) scripts[scriptName(framework, runtime)] = scriptPath(framework, runtime);
     }
     lighttpd = startServer('lighttpd', { scripts });
     lighttpd.catch(() => {}); // reported by each lighttpd cell
@@ -205,7 +218,7 @@ describe('framework matrix', { concurrency: true }, () => {
   });
 
   for (const framework of frameworks) {
-    for (const runtime of testRuntimes) {
+    for (const runtime of matrixRuntimes) {
       for (const transport of transports) {
         test(`${framework.name} answers alike on ${runtime.name} through ${transport.name}`, async () => {
           const key = cellKey(framework, runtime, transport);
@@ -221,7 +234,7 @@ describe('framework matrix', { concurrency: true }, () => {
 
 /** Writes the framework × runtime × transport matrix to .tmp/frameworks-matrix.md and prints it. */
 function writeMatrix(): void {
-  const columns = testRuntimes.flatMap((runtime) => transports.map((transport) => ({ runtime, transport })));
+  const columns = matrixRuntimes.flatMap((runtime) => transports.map((transport) => ({ runtime, transport })));
   const lines = [
     `| framework | ${columns.map(({ runtime, transport }) => `${runtime.name} / ${transport.name}`).join(' | ')} |`,
     `|---|${columns.map(() => '---').join('|')}|`,
