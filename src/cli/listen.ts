@@ -97,7 +97,7 @@ export async function listenCommand(io: CliIo, args: string[]): Promise<number> 
         // child's stdio), which would leave a worker stuck in accept() when another took the
         // connection it woke up for.
         const child = spawn(script, [], {
-          env: { ...env, FETCH_CGI_LISTEN: 'fd:3' },
+          env: { ...env, FETCH_CGI_LISTEN: 'fd:3', FETCH_CGI_SUPERVISOR_PID: String(process.pid) },
           stdio: ['ignore', 'inherit', 'pipe', fd],
         });
         child.stderr?.on('data', (chunk: Buffer) => io.stderr.write(chunk));

@@ -85,6 +85,16 @@ async function ask(socket: string, query = ''): Promise<number> {
   }
 }
 
+/** Whether `pid` is running (not a zombie: an orphan is reaped by init, a test's child may not be). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Workers named in the log line, in the order given. */
 const workersOf = (stderr: string) => (/with \d+ workers? \(([\d ]+)\)/.exec(stderr)?.[1] ?? '').split(' ').map(Number);
 
@@ -116,6 +126,26 @@ describe('fetch-cgi listen --workers', () => {
       assert.equal(await server.exited, 0);
       assert.equal(existsSync(server.socket), false, 'the socket file is removed at the end');
       for (const pid of started) assert.throws(() => process.kill(pid, 0), 'every worker has ended');
+    } finally {
+      server.kill();
+    }
+  });
+
+  test('workers stop by themselves, finishing what they serve, when the command is killed with SIGKILL', async () => {
+    const server = await listen(['--workers', '2']);
+    try {
+      const started = workersOf(server.stderr());
+      assert.equal(started.length, 2);
+      const slow = ask(server.socket, 'wait=1500');
+      await sleep(200);
+      // The command alone: its workers get no signal and must notice.
+      process.kill(server.child.pid ?? 0, 'SIGKILL');
+      const answered = await Promise.race([slow, sleep(10_000).then(() => 'no answer in 10 s')]);
+      assert.ok(started.includes(answered as number), `the request in flight was answered: ${answered}`);
+      for (let waited = 0; started.some((pid) => alive(pid)); waited += 100) {
+        assert.ok(waited < 10_000, `workers still running ${waited} ms after the command was killed`);
+        await sleep(100);
+      }
     } finally {
       server.kill();
     }

@@ -86,6 +86,11 @@ export async function serveProcess(
 ): Promise<number> {
   const stderr = options.stderr ?? process.stderr;
   const log = (text: string) => void stderr.write(`${text}\n`);
+  // A log whose reader went away (a supervisor killed, a closed pipe) must not stop or spin the
+  // process: EPIPE on stderr would come back as an uncaught exception, which is logged to
+  // stderr, which fails again, for ever at full CPU. With a listener, the stream just ends and
+  // what is written to it later (ours, the app's console.error) is dropped.
+  if (!options.stderr) process.stderr.on('error', ignore);
   let server;
   try {
     server = await serveSocket(app, target, optionsFromEnvironment(process.env, options));
@@ -98,6 +103,10 @@ export async function serveProcess(
   const stop = () => void server.stop();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  const orphaned = watchSupervisor(process.env.FETCH_CGI_SUPERVISOR_PID, (supervisor) => {
+    log(`fetch-cgi: the fetch-cgi listen that started this worker (pid ${supervisor}) is gone: stopping`);
+    stop();
+  });
   const escaped = (kind: string) => (error: unknown) =>
     log(
       `fetch-cgi: ${kind} in the app, outside any response; serving on\n${error instanceof Error ? error.stack : String(error)}`,
@@ -107,12 +116,35 @@ export async function serveProcess(
   process.on('uncaughtException', onException);
   process.on('unhandledRejection', onRejection);
   const code = await server.closed;
+  clearInterval(orphaned);
+  process.stderr.off('error', ignore);
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
   process.off('uncaughtException', onException);
   process.off('unhandledRejection', onRejection);
   return finish(code, options);
 }
+
+/**
+ * For a worker of `fetch-cgi listen` (which names itself in FETCH_CGI_SUPERVISOR_PID): calls
+ * `gone` once the process that started it has ended, so that a supervisor killed with SIGKILL
+ * leaves no worker serving on. Its end shows as a new parent (the worker is adopted), checked
+ * once a second; no signal reaches the worker otherwise. The parent at the start is the one
+ * watched: a wrapper that runs the worker as its child keeps its own parent, never a false end.
+ */
+function watchSupervisor(supervisor: string | undefined, gone: (supervisor: string) => void) {
+  if (!supervisor) return undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    gone(supervisor);
+  }, 1000);
+  timer.unref?.();
+  return timer;
+}
+
+function ignore(): void {}
 
 function finish(code: number, options: ServeProcessOptions): number {
   if (options.exit ?? true) process.exit(code);
