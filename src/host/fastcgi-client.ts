@@ -200,9 +200,7 @@ export class FastCgiClient {
 
   #onRecord(type: number, requestId: number, content: Buffer): void {
     if (type === FCGI.GET_VALUES_RESULT) {
-      const values: Record<string, string> = {};
-      decodePairs(content, values);
-      this.#values.shift()?.(values);
+      this.#values.shift()?.(decodePairs(content));
       return;
     }
     if (type === FCGI.UNKNOWN_TYPE) {

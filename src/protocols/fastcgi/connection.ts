@@ -127,8 +127,7 @@ export class FastCgiConnection implements HostedConnection {
 
   #management(type: number, content: Buffer): void {
     if (type !== FCGI.GET_VALUES) return void this.#send(unknownType(type));
-    const asked: Record<string, string> = {};
-    decodePairs(content, asked);
+    const asked = decodePairs(content);
     const known: Record<string, string> = {
       FCGI_MAX_CONNS: String(this.#host.maxConnections),
       FCGI_MAX_REQS: String(this.#host.maxExchanges),
@@ -171,8 +170,9 @@ export class FastCgiConnection implements HostedConnection {
       request.params.push(content);
       return;
     }
-    const params: CgiEnv = {};
-    decodePairs(request.params.length === 1 ? (request.params[0] as Buffer) : Buffer.concat(request.params), params);
+    const params: CgiEnv = decodePairs(
+      request.params.length === 1 ? (request.params[0] as Buffer) : Buffer.concat(request.params),
+    );
     request.params = [];
     if (request.role === FCGI.AUTHORIZER) {
       params.FCGI_ROLE ??= 'AUTHORIZER';

@@ -3,6 +3,7 @@
  * 128, else four bytes with the high bit set. PARAMS carry a request's meta-variables this way,
  * GET_VALUES and GET_VALUES_RESULT the management variables. Pure.
  */
+import { envObject } from '../env-object.js';
 import { FastCgiProtocolError } from './records.js';
 
 /** Names and values up to this long are looked up in {@link recent} before a string is made. */
@@ -46,34 +47,66 @@ function stringOf(bytes: Buffer, start: number, end: number): string {
 }
 
 /**
- * Adds the pairs `data` holds to `into`: the whole of a stream, once its records have been put
- * together (a pair may be split anywhere between records). Names and values are read as UTF-8,
- * as a process environment is. Throws {@link FastCgiProtocolError} for a pair cut short.
+ * The string of bytes `start` to `end`: `previous` when it holds those bytes (ASCII only).
+ * Each pair is first compared with the pair at its place in the last request, which a web
+ * server mostly sends again, before the bytes are hashed for {@link recent}.
  */
-export function decodePairs(data: Uint8Array, into: Record<string, string | undefined>): void {
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  let offset = 0;
-  const length = (): number => {
-    const first = bytes[offset];
-    if (first === undefined) throw truncated();
-    if (first < 0x80) {
-      offset += 1;
-      return first;
+function stringLike(previous: string | undefined, bytes: Buffer, start: number, end: number): string {
+  if (previous !== undefined && previous.length === end - start) {
+    let index = 0;
+    for (; start + index < end; index++) {
+      const byte = bytes[start + index] as number;
+      if (byte >= 0x80 || byte !== previous.charCodeAt(index)) break;
     }
-    if (offset + 4 > bytes.byteLength) throw truncated();
-    const value = bytes.readUInt32BE(offset) & 0x7fffffff;
-    offset += 4;
-    return value;
-  };
-  while (offset < bytes.byteLength) {
-    const nameLength = length();
-    const valueLength = length();
-    const end = offset + nameLength + valueLength;
-    if (end > bytes.byteLength) throw truncated();
-    const split = offset + nameLength;
-    into[stringOf(bytes, offset, split)] = stringOf(bytes, split, end);
-    offset = end;
+    if (start + index === end) return previous;
   }
+  return stringOf(bytes, start, end);
+}
+
+/**
+ * Names and values of the pairs being decoded, reused from one decode to the next: what the
+ * last request sent at each place, for {@link stringLike}.
+ */
+const names: string[] = [];
+const values: string[] = [];
+
+/**
+ * The pairs `data` holds, as an object (a repeated name keeps its last value): the whole of a
+ * stream, once its records have been put together (a pair may be split anywhere between
+ * records). Names and values are read as UTF-8, as a process environment is. Throws
+ * {@link FastCgiProtocolError} for a pair cut short.
+ */
+export function decodePairs(data: Uint8Array): Record<string, string> {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const end = bytes.byteLength;
+  let offset = 0;
+  let count = 0;
+  // The lengths are read inline: a helper closing over `offset` would move it off the stack.
+  while (offset < end) {
+    let nameLength = bytes[offset] as number;
+    if (nameLength < 0x80) offset += 1;
+    else {
+      if (offset + 4 > end) throw truncated();
+      nameLength = bytes.readUInt32BE(offset) & 0x7fffffff;
+      offset += 4;
+    }
+    if (offset >= end) throw truncated();
+    let valueLength = bytes[offset] as number;
+    if (valueLength < 0x80) offset += 1;
+    else {
+      if (offset + 4 > end) throw truncated();
+      valueLength = bytes.readUInt32BE(offset) & 0x7fffffff;
+      offset += 4;
+    }
+    const split = offset + nameLength;
+    const stop = split + valueLength;
+    if (stop > end) throw truncated();
+    names[count] = stringLike(names[count], bytes, offset, split);
+    values[count] = stringLike(values[count], bytes, split, stop);
+    count += 1;
+    offset = stop;
+  }
+  return envObject(names, values, count);
 }
 
 function truncated(): FastCgiProtocolError {

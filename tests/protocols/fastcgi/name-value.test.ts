@@ -3,11 +3,7 @@ import { describe, test } from 'node:test';
 import * as fc from 'fast-check';
 import { decodePairs, encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
 
-const decoded = (pairs: [string, string][]) => {
-  const into: Record<string, string | undefined> = {};
-  decodePairs(encodePairs(pairs), into);
-  return into;
-};
+const decoded = (pairs: [string, string][]) => decodePairs(encodePairs(pairs));
 
 describe('FastCGI name-value pairs', () => {
   const cases: [string, [string, string][]][] = [
@@ -63,8 +59,39 @@ describe('FastCGI name-value pairs', () => {
     );
   });
 
+  test('gives every request its own ordinary object once a list of names repeats', () => {
+    // From the second time on, the object is cloned from a template of these names.
+    const pairs: [string, string][] = Array.from({ length: 24 }, (_, index) => [`NAME_${index}`, `value ${index}`]);
+    pairs.push(['NAME_3', 'again']);
+    const expected: Record<string, string> = {};
+    for (const [key, value] of pairs) expected[key] = value;
+    const first = decoded(pairs);
+    const second = decoded(pairs);
+    const third = decoded(pairs.map(([key, value]): [string, string] => [key, `${value}!`]));
+    assert.deepEqual(first, expected);
+    assert.deepEqual(second, expected);
+    assert.deepEqual(Object.keys(second), Object.keys(expected));
+    assert.equal(third.NAME_3, 'again!');
+    second.NAME_0 = 'changed';
+    delete second.NAME_1;
+    assert.deepEqual(decoded(pairs), expected);
+    assert.equal(Object.getPrototypeOf(third), Object.prototype);
+  });
+
+  test('a name __proto__ sets no prototype, however often it comes', () => {
+    const pairs: [string, string][] = [
+      ['__proto__', 'x'],
+      ['A', 'b'],
+    ];
+    for (let round = 0; round < 3; round++) {
+      const env = decoded(pairs);
+      assert.equal(Object.getPrototypeOf(env), Object.prototype);
+      assert.deepEqual(Object.keys(env), ['A']);
+    }
+  });
+
   test('throws for a pair cut short', () => {
     const bytes = encodePairs([['NAME', 'value']]);
-    assert.throws(() => decodePairs(bytes.subarray(0, bytes.length - 1), {}), /cut short/);
+    assert.throws(() => decodePairs(bytes.subarray(0, bytes.length - 1)), /cut short/);
   });
 });
