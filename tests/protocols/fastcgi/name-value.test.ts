@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
 import { decodePairs, encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
 
@@ -88,6 +90,22 @@ describe('FastCGI name-value pairs', () => {
       assert.equal(Object.getPrototypeOf(env), Object.prototype);
       assert.deepEqual(Object.keys(env), ['A']);
     }
+  });
+
+  test('decodes the same where code cannot be generated (node --disallow-code-generation-from-strings)', () => {
+    const module = fileURLToPath(new URL('../../../src/protocols/fastcgi/name-value.ts', import.meta.url));
+    const script = `
+      const { decodePairs, encodePairs } = await import(${JSON.stringify(module)});
+      const pairs = Array.from({ length: 20 }, (_, index) => ['NAME_' + index, 'value ' + index]);
+      const objects = [1, 2, 3].map(() => decodePairs(encodePairs(pairs)));
+      process.stdout.write(JSON.stringify(objects));`;
+    const output = execFileSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    const expected = Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`NAME_${index}`, `value ${index}`]));
+    assert.deepEqual(JSON.parse(output), [expected, expected, expected]);
   });
 
   test('throws for a pair cut short', () => {
