@@ -81,23 +81,13 @@ export function decodePairs(data: Uint8Array): Record<string, string> {
   const end = bytes.byteLength;
   let offset = 0;
   let count = 0;
-  // The lengths are read inline: a helper closing over `offset` would move it off the stack.
   while (offset < end) {
-    let nameLength = bytes[offset] as number;
-    if (nameLength < 0x80) offset += 1;
-    else {
-      if (offset + 4 > end) throw truncated();
-      nameLength = bytes.readUInt32BE(offset) & 0x7fffffff;
-      offset += 4;
-    }
+    // Top-level helpers, not a closure: one closing over `offset` would move it off the stack.
+    const nameLength = lengthAt(bytes, offset, end);
+    offset += lengthSize(bytes, offset);
     if (offset >= end) throw truncated();
-    let valueLength = bytes[offset] as number;
-    if (valueLength < 0x80) offset += 1;
-    else {
-      if (offset + 4 > end) throw truncated();
-      valueLength = bytes.readUInt32BE(offset) & 0x7fffffff;
-      offset += 4;
-    }
+    const valueLength = lengthAt(bytes, offset, end);
+    offset += lengthSize(bytes, offset);
     const split = offset + nameLength;
     const stop = split + valueLength;
     if (stop > end) throw truncated();
@@ -107,6 +97,18 @@ export function decodePairs(data: Uint8Array): Record<string, string> {
     offset = stop;
   }
   return envObject(names, values, count);
+}
+
+/** The length whose first byte is at `offset`: one byte below 128, else four with the high bit set. */
+function lengthAt(bytes: Buffer, offset: number, end: number): number {
+  const first = bytes[offset] as number;
+  if (first < 0x80) return first;
+  if (offset + 4 > end) throw truncated();
+  return bytes.readUInt32BE(offset) & 0x7fffffff;
+}
+
+function lengthSize(bytes: Buffer, offset: number): number {
+  return (bytes[offset] as number) < 0x80 ? 1 : 4;
 }
 
 function truncated(): FastCgiProtocolError {
