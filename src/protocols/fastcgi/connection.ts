@@ -108,7 +108,9 @@ export class FastCgiConnection implements HostedConnection {
     this.#onData(bytes);
     this.#borrowed = false;
     if (borrowed) this.#ownPendingParams();
-    return this.#holds.size === 0 && !this.#closed;
+    // Reading goes on after a close: a web server may still be sending a body the app left
+    // (mod_fcgid writes all of it before it reads the answer), and it is read off and dropped.
+    return this.#holds.size === 0;
   }
 
   /** Params still waiting for their empty record are views of the read: they become copies. */
