@@ -3,7 +3,7 @@
  * 128, else four bytes with the high bit set. PARAMS carry a request's meta-variables this way,
  * GET_VALUES and GET_VALUES_RESULT the management variables. Pure.
  */
-import { envObject } from '../env-object.js';
+import { envObject } from '../../request/env-object.js';
 import { FastCgiProtocolError } from './records.js';
 
 /** Names and values up to this long are looked up in {@link recent} before a string is made. */
