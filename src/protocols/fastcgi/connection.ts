@@ -108,9 +108,7 @@ export class FastCgiConnection implements HostedConnection {
     this.#onData(bytes);
     this.#borrowed = false;
     if (borrowed) this.#ownPendingParams();
-    // Reading goes on after a close: a web server may still be sending a body the app left
-    // (mod_fcgid writes all of it before it reads the answer), and it is read off and dropped.
-    return this.#holds.size === 0;
+    return this.#holds.size === 0 && !this.#closed;
   }
 
   /** Params still waiting for their empty record are views of the read: they become copies. */
