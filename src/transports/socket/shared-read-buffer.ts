@@ -20,7 +20,6 @@ let shared: Buffer | undefined;
 export function readIntoSharedBuffer(socket: Socket, onBytes: (bytes: Buffer) => boolean): boolean {
   if (typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined' || process.versions.bun !== undefined)
     return false;
-  // oxlint-disable-next-line no-underscore-dangle -- Node's private stream handle, on purpose (see above)
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
   if (typeof handle?.useUserBuffer !== 'function') return false;
   const symbols = Object.getOwnPropertySymbols(socket);
