@@ -5,7 +5,7 @@
  * {@link MARKER_DIR}: real servers start scripts with an empty environment.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
@@ -172,17 +172,27 @@ app.get('/status/:code', (c) => {
   return c.text(`status ${code}`, code as 201);
 });
 
-/** `chunks` writes of `size` bytes, `delay` ms apart. */
+/**
+ * `chunks` writes of `size` bytes, `delay` ms apart; with `gate`, each write after the first
+ * waits instead (up to `wait` ms) for the client to create the marker `<gate>-<n>`, which it
+ * does on receiving write n-1. A write filled with its letter (a, b, ...) was let through by the
+ * client; one filled with `Z` timed out: what came before it never reached the client.
+ */
 app.get('/stream', (c) => {
   const chunks = Number(c.req.query('chunks') ?? '5');
   const size = Number(c.req.query('size') ?? String(32 * 1024));
   const delay = Number(c.req.query('delay') ?? '300');
+  const gate = c.req.query('gate');
+  const wait = Number(c.req.query('wait') ?? '5000');
   let sent = 0;
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (sent > 0) await sleep(delay);
-        controller.enqueue(new Uint8Array(size).fill(0x61 + (sent % 26)));
+        let fill = 0x61 + (sent % 26);
+        if (sent > 0 && gate) {
+          if (!(await appears(markerPath(c.env, `${gate}-${sent}`), wait))) fill = 0x5a;
+        } else if (sent > 0) await sleep(delay);
+        controller.enqueue(new Uint8Array(size).fill(fill));
         if (++sent === chunks) controller.close();
       },
     },
@@ -190,6 +200,16 @@ app.get('/stream', (c) => {
   );
   return c.body(stream, 200, { 'content-type': 'application/octet-stream' });
 });
+
+/** Whether `file` exists within `ms`, looked for every 5 ms. */
+async function appears(file: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!existsSync(file)) {
+    if (Date.now() > until) return false;
+    await sleep(5);
+  }
+  return true;
+}
 
 /** Answers at once; `delay` ms later writes the marker file, through `waitUntil`. */
 app.get('/wait-until', (c) => {
