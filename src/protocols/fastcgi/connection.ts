@@ -65,6 +65,8 @@ export class FastCgiConnection implements HostedConnection {
   /** Why reading is paused: a request's body queue is full, or the process is at its limit. */
   readonly #holds = new Set<unknown>();
   #closed = false;
+  /** The bytes being read belong to the reader and are overwritten after this read. */
+  #borrowed = false;
   #corked = false;
   /** An exchange is in its synchronous part: a response written now may end at once. */
   #running = false;
@@ -94,6 +96,28 @@ export class FastCgiConnection implements HostedConnection {
   /** Closes the connection if no request is open on it (the process is stopping). */
   closeIfIdle(): void {
     if (this.#requests.size === 0 && !this.#reader.inRecord) this.#close();
+  }
+
+  /**
+   * Takes bytes read from the socket other than through its 'data' event. `borrowed` bytes are
+   * overwritten once this returns, so the connection copies what it keeps of them. Returns
+   * whether it wants more now (not while a body queue is full or the process at its limit).
+   */
+  receive(bytes: Buffer, borrowed: boolean): boolean {
+    this.#borrowed = borrowed;
+    this.#onData(bytes);
+    this.#borrowed = false;
+    if (borrowed) this.#ownPendingParams();
+    // Reading goes on after a close: a web server may still be sending a body the app left
+    // (mod_fcgid writes all of it before it reads the answer), and it is read off and dropped.
+    return this.#holds.size === 0;
+  }
+
+  /** Params still waiting for their empty record are views of the read: they become copies. */
+  #ownPendingParams(): void {
+    for (const request of this.#requests.values()) {
+      if (!request.exchange && request.params.length > 0) request.params = [Buffer.concat(request.params)];
+    }
   }
 
   #onData(chunk: Buffer): void {
@@ -252,7 +276,7 @@ export class FastCgiConnection implements HostedConnection {
       request.stdinEnded = true;
       request.stdin?.end();
     } else {
-      this.#stdinOf(request).push(content);
+      this.#stdinOf(request).push(this.#borrowed ? Buffer.from(content) : content);
     }
   }
 

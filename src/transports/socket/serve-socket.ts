@@ -12,6 +12,7 @@ import { FastCgiConnection } from '../../protocols/fastcgi/connection.js';
 import { ScgiConnection } from '../../protocols/scgi/connection.js';
 import type { CgiApp } from '../../types.js';
 import { describeTarget, type ListenTarget } from './listen-address.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { removeSocketFile } from './socket-file.js';
 
 /** How a long-lived process serves, besides where it listens. */
@@ -130,12 +131,24 @@ export async function serveSocket(
     }
     socket.setNoDelay(true);
     socket.once('data', (first: Buffer) => {
+      const byte = first[0] as number;
+      if (byte === 1) {
+        const connection = new FastCgiConnection(socket, host);
+        track(socket, connection);
+        // Still inside this read: the next one goes to the shared buffer, or to 'data' events.
+        if (readIntoSharedBuffer(socket, (bytes) => connection.receive(bytes, true))) connection.receive(first, false);
+        else {
+          socket.pause();
+          socket.unshift(first);
+          socket.resume();
+        }
+        if (stopping) connection.closeIfIdle();
+        return;
+      }
       socket.pause();
       socket.unshift(first);
-      const byte = first[0] as number;
       let connection: HostedConnection;
-      if (byte === 1) connection = new FastCgiConnection(socket, host);
-      else if (byte >= 0x30 && byte <= 0x39) connection = new ScgiConnection(socket, host);
+      if (byte >= 0x30 && byte <= 0x39) connection = new ScgiConnection(socket, host);
       else {
         socket.end(
           `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NOT_FASTCGI)}\r\nConnection: close\r\n\r\n${NOT_FASTCGI}`,
@@ -143,12 +156,16 @@ export async function serveSocket(
         setTimeout(() => socket.destroy(), 1000).unref();
         return;
       }
-      connections.add(connection);
-      socket.once('close', () => connections.delete(connection));
+      track(socket, connection);
       socket.resume();
       if (stopping) connection.closeIfIdle();
     });
     socket.on('error', () => {});
+  }
+
+  function track(socket: Socket, connection: HostedConnection): void {
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
   }
 
   function armIdleTimer(): void {

@@ -1,9 +1,11 @@
 /**
  * The listening side of a long-lived process, in-process: where a TCP listener binds, who may
  * connect, how many requests run at once, and that no input, however malformed, harms the
- * process or another connection (fuzzed with fast-check).
+ * process or another connection (fuzzed with fast-check), and that reads cut anywhere lose
+ * nothing.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,9 +13,15 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as fc from 'fast-check';
-import { FastCgiClient } from '../../../src/host/fastcgi-client.js';
+import { FastCgiClient, paramsRecords } from '../../../src/host/fastcgi-client.js';
 import { encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
-import { beginRequestBody, encodeRecord, endOfStream, FCGI } from '../../../src/protocols/fastcgi/records.js';
+import {
+  beginRequestBody,
+  encodeRecord,
+  endOfStream,
+  FCGI,
+  RecordReader,
+} from '../../../src/protocols/fastcgi/records.js';
 import { parseListenAddress } from '../../../src/transports/socket/listen-address.js';
 import { serveSocket } from '../../../src/transports/socket/serve-socket.js';
 import type { CgiApp } from '../../../src/types.js';
@@ -174,3 +182,110 @@ describe('malformed input', () => {
     }
   });
 });
+
+describe('reading a connection', () => {
+  // The listener reads a FastCGI connection into one buffer the process reuses for every read:
+  // what a request keeps across reads (params before their empty record, queued body chunks)
+  // must be its own copy, or the next read overwrites it. Reads that cut records make copies
+  // of their own (a record put together); reads that end where records end do not.
+  const cuts: [string, (records: Buffer[]) => Buffer[]][] = [
+    ['reads cut anywhere', (records) => cutEvery(Buffer.concat(records), [1, 5, 333, 4_096, 65_537])],
+    ['one record a read', (records) => records],
+  ];
+  for (const [name, cut] of cuts) {
+    // Garbled params can leave a request waiting for a body that never comes: a timeout, not a hang.
+    test(`keeps params and bodies intact, two requests interleaved: ${name}`, { timeout: 20_000 }, async () => {
+      let allSent!: () => void;
+      const sent = new Promise<void>((resolve) => (allSent = resolve));
+      const app: CgiApp = async (request, env) => {
+        // Reads the body only once all of it was sent, so its chunks wait in the queue meanwhile.
+        await sent;
+        const body = Buffer.from(await request.arrayBuffer());
+        return new Response(`${env?.X_LONG}:${body.byteLength}:${sha256(body)}`);
+      };
+      const path = socketPath();
+      const server = await serveSocket(app, { kind: 'unix', path }, { stderr: quiet });
+      const bodies = [randomBytes(300_000), randomBytes(123_457)];
+      const longValue = (id: number) => `${id}-${randomBytes(2_500).toString('hex')}-${id}`;
+      const values = [longValue(1), longValue(2)];
+      const records = (id: number) => {
+        const body = bodies[id - 1] as Buffer;
+        const params = {
+          ...get,
+          REQUEST_METHOD: 'POST',
+          CONTENT_LENGTH: String(body.length),
+          X_LONG: values[id - 1] as string,
+        };
+        return [
+          encodeRecord(FCGI.BEGIN_REQUEST, id, beginRequestBody(FCGI.RESPONDER, true)),
+          // Records of 333 bytes: a pair split across records.
+          ...paramsRecords(id, params, 333),
+          ...chunksOf(body, 7_919).map((chunk) => encodeRecord(FCGI.STDIN, id, chunk)),
+          endOfStream(FCGI.STDIN, id),
+        ];
+      };
+      const [one, two] = [records(1), records(2)];
+      const interleaved: Buffer[] = [];
+      for (let index = 0; index < Math.max(one.length, two.length); index++) {
+        if (one[index]) interleaved.push(one[index] as Buffer);
+        if (two[index]) interleaved.push(two[index] as Buffer);
+      }
+      const socket = connect(path);
+      try {
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const outputs = new Map<number, Buffer[]>([
+          [1, []],
+          [2, []],
+        ]);
+        let ended = 0;
+        const done = new Promise<void>((resolve) => {
+          const reader = new RecordReader((type, id, content) => {
+            if (type === FCGI.STDOUT) outputs.get(id)?.push(Buffer.from(content));
+            if (type === FCGI.END_REQUEST && ++ended === 2) resolve();
+          });
+          socket.on('data', (chunk: Buffer) => reader.push(chunk));
+        });
+        // A pause after each write, so that each is a read of its own.
+        for (const bytes of cut(interleaved)) {
+          socket.write(bytes);
+          await sleep(1);
+        }
+        await sleep(50);
+        allSent();
+        await done;
+        for (const id of [1, 2]) {
+          const body = bodies[id - 1] as Buffer;
+          const text = Buffer.concat(outputs.get(id) ?? []).toString();
+          assert.ok(
+            text.endsWith(`\r\n\r\n${values[id - 1]}:${body.byteLength}:${sha256(body)}`),
+            `request ${id}: ${text.slice(-120)}`,
+          );
+        }
+      } finally {
+        socket.destroy();
+        await server.stop();
+      }
+    });
+  }
+});
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** `bytes` in pieces of the given sizes, over and over. */
+function cutEvery(bytes: Buffer, sizes: number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let offset = 0, index = 0; offset < bytes.length; index++) {
+    const size = sizes[index % sizes.length] as number;
+    pieces.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return pieces;
+}
+
+function chunksOf(bytes: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let start = 0; start < bytes.length; start += size) chunks.push(bytes.subarray(start, start + size));
+  return chunks;
+}
