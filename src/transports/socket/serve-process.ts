@@ -1,4 +1,5 @@
 import { nodeFs } from '../../runtime/node-fs.js';
+import { scavengeOnMainThread } from '../../runtime/scavenge-on-main-thread.js';
 import type { CgiApp, CgiEnv } from '../../types.js';
 import { describeTarget, type ListenTarget, parseListenAddress } from './listen-address.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
@@ -100,6 +101,7 @@ export async function serveProcess(
     );
     return finish(2, options);
   }
+  scavengeOnMainThread();
   const stop = () => void server.stop();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
