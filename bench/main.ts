@@ -90,7 +90,7 @@ console.log(
   '\n== persistent mode through one nginx worker: fetch-cgi FastCGI and SCGI beside node-server and the peers',
 );
 const concurrencies = [1, 16, 64];
-const loadSettings = { concurrencies, seconds: quick ? 2 : 4, rounds: quick ? 1 : 3, warmupSeconds: quick ? 1 : 3 };
+const loadSettings = { concurrencies, seconds: quick ? 2 : 4, rounds: quick ? 1 : 5, warmupSeconds: quick ? 1 : 3 };
 const peers = persistentPeers(built);
 const persistentRows = [await measureCgi(built.honoHello, loadSettings), ...(await measurePeers(peers, loadSettings))];
 loads.push(`after persistent ${loadAverage()}`);
