@@ -1,5 +1,4 @@
 import { nodeFs } from '../../runtime/node-fs.js';
-import { scavengeOnMainThread } from '../../runtime/scavenge-on-main-thread.js';
 import type { CgiApp, CgiEnv } from '../../types.js';
 import { describeTarget, type ListenTarget, parseListenAddress } from './listen-address.js';
 import { type SocketServeOptions, serveSocket } from './serve-socket.js';
@@ -101,7 +100,6 @@ export async function serveProcess(
     );
     return finish(2, options);
   }
-  scavengeOnMainThread();
   const stop = () => void server.stop();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

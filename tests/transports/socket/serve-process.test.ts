@@ -128,47 +128,6 @@ describe('a built script started on a socket', () => {
     }
   }
 
-  test('scavenges on the main thread alone, unless node was started with a GC flag of its own', async () => {
-    // Scavenges of the churn (after the full collection that marks its start) done with and
-    // without helper threads, from V8's own trace.
-    const scavenges = async (flags: string[]) => {
-      const socket = join(dir, `s${counter++}.sock`);
-      const child = spawn(process.execPath, ['--expose-gc', '--trace-gc-nvp', ...flags, script], {
-        env: { PATH: '/usr/local/bin:/usr/bin:/bin', FETCH_CGI_LISTEN: `unix:${socket}` },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let trace = '';
-      child.stdout.on('data', (chunk: Buffer) => (trace += chunk));
-      child.stderr.resume();
-      const exit = new Promise((resolve) => child.on('exit', resolve));
-      try {
-        for (let waited = 0; !existsSync(socket); waited += 20) {
-          if (waited > 10_000) throw new Error('no socket after 10 s');
-          await sleep(20);
-        }
-        await sleep(50);
-        assert.equal((await fastcgiGet(socket, '/churn')).text, 'churned 200000');
-      } finally {
-        child.kill('SIGTERM');
-        await exit;
-      }
-      const lines = trace.split('\n');
-      const start = lines.findIndex((line) => / gc=mc /.test(line));
-      assert.ok(start >= 0, 'a full collection marks the start of the churn');
-      const churn = lines.slice(start).filter((line) => / gc=s /.test(line));
-      const helped = churn.filter((line) => Number(/background\.scavenge\.parallel=([\d.]+)/.exec(line)?.[1]) > 0);
-      return { all: churn.length, helped: helped.length };
-    };
-    const own = await scavenges([]);
-    assert.ok(own.all >= 5, `${own.all} scavenges during the churn`);
-    assert.equal(own.helped, 0, `${own.helped} of ${own.all} scavenges used helper threads`);
-    const parallel = await scavenges(['--parallel-scavenge']);
-    assert.ok(
-      parallel.helped >= parallel.all / 2,
-      `only ${parallel.helped} of ${parallel.all} scavenges used helper threads`,
-    );
-  });
-
   test('keeps each request in its own env, never in process.env', async () => {
     const started = await start('env');
     try {
