@@ -531,9 +531,10 @@ async function heldUpload(t: Transport, length: number, sent: number, ms: number
 /**
  * Five writes of `size` bytes arrive one by one, as they were written. The app makes each write
  * after the first wait until the client has created a marker for it, which the client does on
- * receiving `enough` bytes of the write before it (all of it, unless told): a server or bridge that held output back would leave the
- * app waiting, and the write it then sends anyway is filled with `Z`. Causal, not timed: a busy
- * machine that delays a read cannot make it pass or fail.
+ * receiving `enough` bytes of the write before it (all of it, unless told): a server or bridge
+ * that held output back would leave the app waiting, and the write it then sends anyway is
+ * filled with `Z`. Causal, not timed: a busy machine that delays a read cannot make it pass or
+ * fail.
  */
 async function assertStreams(t: Transport, size: number, enough = size): Promise<void> {
   const chunks = 5;
