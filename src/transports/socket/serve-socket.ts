@@ -132,32 +132,12 @@ export async function serveSocket(
     socket.setNoDelay(true);
     socket.once('data', (first: Buffer) => {
       const byte = first[0] as number;
-      if (byte === 1) {
-        const connection = new FastCgiConnection(socket, host);
-        track(socket, connection);
-        // Still inside this read: the next one goes to the shared buffer, or to 'data' events.
-        if (readIntoSharedBuffer(socket, (bytes) => connection.receive(bytes, true))) connection.receive(first, false);
-        else {
-          socket.pause();
-          socket.unshift(first);
-          socket.resume();
-        }
-        if (stopping) connection.closeIfIdle();
-        return;
-      }
-      socket.pause();
-      socket.unshift(first);
       let connection: HostedConnection;
-      if (byte >= 0x30 && byte <= 0x39) connection = new ScgiConnection(socket, host);
-      else {
-        socket.end(
-          `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NOT_FASTCGI)}\r\nConnection: close\r\n\r\n${NOT_FASTCGI}`,
-        );
-        setTimeout(() => socket.destroy(), 1000).unref();
-        return;
-      }
+      if (byte === 1) connection = new FastCgiConnection(socket, host);
+      else if (byte >= 0x30 && byte <= 0x39) connection = new ScgiConnection(socket, host);
+      else return refuseHttp(socket);
       track(socket, connection);
-      socket.resume();
+      handOver(socket, first, connection);
       if (stopping) connection.closeIfIdle();
     });
     socket.on('error', () => {});
@@ -208,6 +188,32 @@ export async function serveSocket(
       ? describeTarget({ ...target, port: bound.port })
       : describeTarget(target);
   return { address, closed, stop };
+}
+
+/**
+ * Gives `connection` the first read, taken by the listener that chose the protocol, and every
+ * read after it. Called inside that listener, so that no read comes in between.
+ */
+function handOver(socket: Socket, first: Buffer, connection: HostedConnection): void {
+  if (
+    connection instanceof FastCgiConnection &&
+    readIntoSharedBuffer(socket, (bytes) => connection.receive(bytes, true))
+  ) {
+    connection.receive(first, false);
+    return;
+  }
+  // The connection listens for 'data' itself: put the first read back for it.
+  socket.pause();
+  socket.unshift(first);
+  socket.resume();
+}
+
+/** Something else, most likely HTTP sent to the FastCGI port by mistake: a short 400, closed. */
+function refuseHttp(socket: Socket): void {
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(NOT_FASTCGI)}\r\nConnection: close\r\n\r\n${NOT_FASTCGI}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 /** FCGI_WEB_SERVER_ADDRS: the addresses a FastCGI process accepts connections from. */

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as fc from 'fast-check';
 import { FastCgiClient, paramsRecords } from '../../../src/host/fastcgi-client.js';
 import { encodePairs } from '../../../src/protocols/fastcgi/name-value.js';
+import { encodeHeaderBlock } from '../../../src/protocols/scgi/header-block.js';
 import {
   beginRequestBody,
   encodeRecord,
@@ -103,6 +104,47 @@ describe('a TCP listener', () => {
       await server.stop();
     }
   });
+});
+
+describe('the first byte of a connection', () => {
+  // One socket speaks both protocols: the first read picks one and is then handed to it, so a
+  // first read of a single byte must lose nothing. Anything else is HTTP sent here by mistake.
+  const fastcgi = Buffer.concat([
+    encodeRecord(FCGI.BEGIN_REQUEST, 1, beginRequestBody(FCGI.RESPONDER, false)),
+    ...paramsRecords(1, get),
+    endOfStream(FCGI.STDIN, 1),
+  ]);
+  const scgi = encodeHeaderBlock(get, 0);
+  const table: [string, Buffer, RegExp][] = [
+    ['FastCGI', fastcgi, /\r\n\r\nhello/],
+    ['SCGI', scgi, /\r\n\r\nhello$/],
+    [
+      'HTTP',
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      /^HTTP\/1\.1 400 Bad Request\r\n[^]*not HTTP: point a web server at it/,
+    ],
+  ];
+  for (const [protocol, bytes, expected] of table) {
+    for (const split of [bytes.length, 1]) {
+      test(`${protocol}, first read of ${split === 1 ? 'one byte' : 'the whole request'}`, async () => {
+        const server = await serveSocket(hello, { kind: 'unix', path: socketPath() }, { stderr: quiet });
+        try {
+          const socket = connect(server.address.slice('unix:'.length));
+          const received: Buffer[] = [];
+          socket.on('data', (chunk: Buffer) => received.push(chunk));
+          const closed = new Promise((resolve) => socket.on('close', resolve));
+          await new Promise((resolve) => socket.once('connect', resolve));
+          socket.write(bytes.subarray(0, split));
+          await sleep(20);
+          socket.end(bytes.subarray(split));
+          await closed;
+          assert.match(Buffer.concat(received).toString('latin1'), expected);
+        } finally {
+          await server.stop();
+        }
+      });
+    }
+  }
 });
 
 describe('the concurrency limit', () => {
