@@ -35,5 +35,10 @@ export function bytesToEnvText(value: string): string {
  */
 export function sortedByName(fields: Iterable<[string, string]>): [string, string][] {
   // oxlint-disable-next-line unicorn/no-array-sort -- sorts the fresh copy made on this line
-  return [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...fields].sort(byName);
+}
+
+/** Orders fields by name (compared as strings, as `Headers` sorts them). */
+export function byName([a]: [string, string], [b]: [string, string]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

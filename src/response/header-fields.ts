@@ -1,4 +1,4 @@
-import { sortedByName, TOKEN } from '../http/syntax.js';
+import { byName, TOKEN } from '../http/syntax.js';
 import { quote } from '../http/quote.js';
 
 // A header value once leading and trailing HTTP whitespace is gone (fetch.spec.whatwg.org).
@@ -19,7 +19,8 @@ export interface HeaderFields {
  * invalid name or value. `defaultType` is added as Content-Type when none is given.
  */
 export function normalizeHeaderFields(init: HeadersInit | undefined, defaultType?: string): HeaderFields {
-  const combined = new Map<string, string>();
+  // A plain list, not a Map: a response has a few fields, and this runs for every response.
+  const fields: [string, string][] = [];
   const cookies: string[] = [];
   for (const [rawName, rawValue] of headerPairs(init)) {
     const name = String(rawName).toLowerCase();
@@ -28,12 +29,24 @@ export function normalizeHeaderFields(init: HeadersInit | undefined, defaultType
     if (!VALUE.test(value) || !BYTE_STRING.test(value)) {
       throw new TypeError(`Headers: invalid value for header ${quote(name)}`);
     }
-    if (name === 'set-cookie') cookies.push(value);
-    else combined.set(name, combined.has(name) ? `${combined.get(name)}, ${value}` : value);
+    if (name === 'set-cookie') {
+      cookies.push(value);
+      continue;
+    }
+    const same = indexOfName(fields, name);
+    if (same === -1) fields.push([name, value]);
+    else (fields[same] as [string, string])[1] += `, ${value}`;
   }
-  if (defaultType !== undefined && !combined.has('content-type')) combined.set('content-type', defaultType);
-  const fields = sortedByName(combined);
-  return { fields, cookies };
+  if (defaultType !== undefined && indexOfName(fields, 'content-type') === -1) {
+    fields.push(['content-type', defaultType]);
+  }
+  // oxlint-disable-next-line unicorn/no-array-sort -- the list was made here
+  return { fields: fields.sort(byName), cookies };
+}
+
+function indexOfName(fields: [string, string][], name: string): number {
+  for (let index = 0; index < fields.length; index++) if ((fields[index] as [string, string])[0] === name) return index;
+  return -1;
 }
 
 function headerPairs(init: HeadersInit | undefined): Iterable<[unknown, unknown]> {

@@ -13,6 +13,7 @@ import {
   RecordReader,
   unknownType,
 } from './records.js';
+import { RequestTable } from './request-table.js';
 import { StdinStream } from './stdin-stream.js';
 import { StdoutSink } from './stdout-sink.js';
 
@@ -45,6 +46,9 @@ function ending(id: number, status: number): Buffer {
   return bytes;
 }
 
+/** The most bytes #flush copies into one buffer to write them at once. */
+const COPY_LIMIT = 16 * 1024;
+
 /** The exit status END_REQUEST reports for an outcome, as a CGI script's exit code would. */
 function appStatus(outcome: Outcome): number {
   return outcome.kind === 'failed' || outcome.kind === 'timed-out' ? 1 : 0;
@@ -61,13 +65,17 @@ export class FastCgiConnection implements HostedConnection {
   readonly #socket: Duplex;
   readonly #host: ConnectionHost;
   readonly #reader: RecordReader;
-  readonly #requests = new Map<number, Request>();
+  readonly #requests = new RequestTable<Request>();
   /** Why reading is paused: a request's body queue is full, or the process is at its limit. */
   readonly #holds = new Set<unknown>();
+  /** Requests begun whose params are still coming (no exchange yet). */
+  #awaitingParams = 0;
   #closed = false;
   /** The bytes being read belong to the reader and are overwritten after this read. */
   #borrowed = false;
-  #corked = false;
+  /** Bytes #send took that are not written yet, and how many. */
+  #unsent: Buffer[] = [];
+  #unsentBytes = 0;
   /** An exchange is in its synchronous part: a response written now may end at once. */
   #running = false;
   #flushScheduled = false;
@@ -115,6 +123,7 @@ export class FastCgiConnection implements HostedConnection {
 
   /** Params still waiting for their empty record are views of the read: they become copies. */
   #ownPendingParams(): void {
+    if (this.#awaitingParams === 0) return;
     for (const request of this.#requests.values()) {
       if (!request.exchange && request.params.length > 0) request.params = [Buffer.concat(request.params)];
     }
@@ -177,6 +186,7 @@ export class FastCgiConnection implements HostedConnection {
     }
     const sink = new StdoutSink(id, (bytes) => this.#send(bytes));
     this.#requests.set(id, { id, role, keepConn, params: [], paramsBytes: 0, stdinEnded: false, sink });
+    this.#awaitingParams += 1;
   }
 
   #params(id: number, content: Buffer): void {
@@ -230,6 +240,7 @@ export class FastCgiConnection implements HostedConnection {
       options: this.#host.options,
     });
     request.exchange = exchange;
+    this.#awaitingParams -= 1;
     const admitted = this.#host.admit();
     if (admitted) {
       const slot = {};
@@ -251,7 +262,7 @@ export class FastCgiConnection implements HostedConnection {
     // Answered at once (most requests): the response and END_REQUEST go out in one write now.
     if (outcome) return this.#ended(request, exchange, outcome);
     // What the exchange wrote before it had to wait goes out after this turn.
-    if (this.#corked) this.#flushSoon();
+    if (this.#unsent.length > 0) this.#flushSoon();
     void ended.then((later) => this.#ended(request, exchange, later));
   }
 
@@ -262,7 +273,7 @@ export class FastCgiConnection implements HostedConnection {
 
   #finish(request: Request, outcome: Outcome): void {
     request.stdin?.discard();
-    this.#requests.delete(request.id);
+    this.#forget(request);
     if (this.#closed) return;
     this.#send(ending(request.id, appStatus(outcome)));
     this.#flush();
@@ -280,6 +291,10 @@ export class FastCgiConnection implements HostedConnection {
     }
   }
 
+  #forget(request: Request): void {
+    if (this.#requests.delete(request.id) && !request.exchange) this.#awaitingParams -= 1;
+  }
+
   /** ABORT_REQUEST: the client went away. The exchange stops quietly and ends with END_REQUEST. */
   #abort(id: number): void {
     const request = this.#requests.get(id);
@@ -292,19 +307,23 @@ export class FastCgiConnection implements HostedConnection {
   }
 
   /**
-   * Writes to the socket, corked: a response that ends soon goes out with its END_REQUEST
-   * (#flush), one that is still streaming after this turn of the event loop, each in one
-   * write: a write to a socket costs a system call, more than the rest of a small request.
+   * Takes bytes for the socket and writes them after the exchange's synchronous part (#run)
+   * or this turn of the event loop, all in one write: a response that ends at once goes out
+   * with its END_REQUEST, one still streaming in one write a turn. A write to a socket costs a
+   * system call, more than the rest of a small request. Returns whether the writer may go on;
+   * when not, the socket's 'drain' tells it when.
    */
   #send(bytes: Buffer): boolean {
     if (this.#closed) return false;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      // While an exchange runs, #run decides when its bytes go.
-      if (!this.#running) this.#flushSoon();
-    }
-    return this.#socket.write(bytes);
+    // While an exchange runs, #run decides when its bytes go.
+    if (this.#unsent.length === 0 && !this.#running) this.#flushSoon();
+    this.#unsent.push(bytes);
+    this.#unsentBytes += bytes.byteLength;
+    const socket = this.#socket;
+    if (socket.writableLength + this.#unsentBytes < socket.writableHighWaterMark) return true;
+    // Past the socket's high-water mark: written now, so that the socket's own answer (false,
+    // and a 'drain' to come) is the one the writer waits on.
+    return this.#flush();
   }
 
   /** Flushes after this turn of the event loop, unless something flushes sooner. */
@@ -319,11 +338,28 @@ export class FastCgiConnection implements HostedConnection {
     this.#flush();
   };
 
-  /** Writes what #send held back. */
-  #flush(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.#socket.uncork();
+  /**
+   * Writes what #send took; returns what the socket's write returned. Small batches (a whole
+   * response and its END_REQUEST, most often) are copied into one buffer: one write, without
+   * the bookkeeping of a corked writev. Large ones are written as they are, corked.
+   */
+  #flush(): boolean {
+    const unsent = this.#unsent;
+    if (unsent.length === 0) return true;
+    const socket = this.#socket;
+    let ready = false;
+    if (socket.destroyed) {
+      // The connection is gone (#lost): nothing can be written.
+    } else if (unsent.length === 1) ready = socket.write(unsent[0] as Buffer);
+    else if (this.#unsentBytes <= COPY_LIMIT) ready = socket.write(Buffer.concat(unsent, this.#unsentBytes));
+    else {
+      socket.cork();
+      for (const bytes of unsent) ready = socket.write(bytes);
+      socket.uncork();
+    }
+    unsent.length = 0;
+    this.#unsentBytes = 0;
+    return ready;
   }
 
   #hold(reason: unknown): void {
@@ -351,8 +387,7 @@ export class FastCgiConnection implements HostedConnection {
 
   /** Whether a request's params are still coming (no exchange yet). */
   #paramsPending(): boolean {
-    for (const request of this.#requests.values()) if (!request.exchange) return true;
-    return false;
+    return this.#awaitingParams > 0;
   }
 
   #protocolError(error: unknown): void {
@@ -370,7 +405,7 @@ export class FastCgiConnection implements HostedConnection {
     for (const request of this.#requests.values()) {
       request.stdin?.fail(error);
       request.sink.fail(error);
-      if (!request.exchange) this.#requests.delete(request.id);
+      if (!request.exchange) this.#forget(request);
     }
   }
 
@@ -387,10 +422,7 @@ export class FastCgiConnection implements HostedConnection {
       request.stdin?.fail(error);
       request.sink.fail(error);
     }
-    if (this.#corked) {
-      this.#corked = false;
-      this.#socket.uncork();
-    }
+    this.#flush();
     this.#socket.end();
   }
 }

@@ -139,6 +139,8 @@ export class FastCgiProtocolError extends Error {
   override name = 'FastCgiProtocolError';
 }
 
+const NO_CONTENT = Buffer.alloc(0);
+
 /**
  * Cuts a byte stream into records as it arrives: `push` takes each chunk the socket gives, in
  * any size, and calls `onRecord` once per complete record with its type, request id and
@@ -175,7 +177,8 @@ export class RecordReader {
       const type = data[offset + 1] as number;
       const requestId = data.readUInt16BE(offset + 2);
       offset = end;
-      this.onRecord(type, requestId, data.subarray(start, start + contentLength));
+      // Most records of a request are empty (the ends of PARAMS and STDIN): no view for those.
+      this.onRecord(type, requestId, contentLength === 0 ? NO_CONTENT : data.subarray(start, start + contentLength));
     }
     if (offset < data.byteLength) this.#pending = Buffer.from(data.subarray(offset));
   }

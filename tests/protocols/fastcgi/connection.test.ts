@@ -183,6 +183,34 @@ describe('a FastCGI responder', () => {
     client.close();
   });
 
+  test('keeps requests apart whatever ids the web server picks, small or up to 65535', async () => {
+    const client = await FastCgiClient.connect(socketPath);
+    const ids = [65_535, 1, 256, 255, 300];
+    // The first waits, so that all are open at once.
+    const requests = ids.map((id, index) =>
+      client.request(params(index === 0 ? '/wait?name=high&ms=100' : '/env', { X_WHO: String(id) }), {
+        keepConn: true,
+        id,
+      }),
+    );
+    const texts = await Promise.all(requests.map(async (request) => (await answer(request)).text));
+    assert.equal(texts[0], 'waited high');
+    assert.deepEqual(
+      texts.slice(1).map((text) => JSON.parse(text).who),
+      ids.slice(1).map(String),
+    );
+    assert.deepEqual(
+      requests.map((request) => request.endRequests()),
+      ids.map(() => 1),
+    );
+    // The ids are free again: the same ones serve a second round.
+    const again = ids.map((id) => client.request(params('/env', { X_WHO: `again ${id}` }), { keepConn: true, id }));
+    for (const [index, request] of again.entries()) {
+      assert.equal(JSON.parse((await answer(request)).text).who, `again ${ids[index]}`);
+    }
+    client.close();
+  });
+
   test('ABORT_REQUEST aborts request.signal and ends the request with one END_REQUEST', async () => {
     const client = await FastCgiClient.connect(socketPath);
     const request = client.request(params('/wait?name=aborted-one&ms=5000'), { keepConn: true });
