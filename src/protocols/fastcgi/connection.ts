@@ -6,12 +6,15 @@ import type { CgiEnv } from '../../types.js';
 import { decodePairs, encodePairs } from './name-value.js';
 import {
   encodeRecord,
+  encodeStream,
   endOfStream,
   endRequest,
   FastCgiProtocolError,
   FCGI,
   RecordReader,
+  streamRecordsLength,
   unknownType,
+  writeStream,
 } from './records.js';
 import { RequestTable } from './request-table.js';
 import { StdinStream } from './stdin-stream.js';
@@ -73,8 +76,15 @@ export class FastCgiConnection implements HostedConnection {
   #closed = false;
   /** The bytes being read belong to the reader and are overwritten after this read. */
   #borrowed = false;
-  /** Bytes #send took that are not written yet, and how many. */
-  #unsent: Buffer[] = [];
+  /**
+   * Bytes #send took that are not written yet: the first #unsentCount slots of a list kept
+   * from one flush to the next (emptying an array with `length = 0` frees its storage, and the
+   * next push allocates it again, once a request).
+   */
+  #unsent: (Uint8Array | undefined)[] = [];
+  /** For each slot, the request whose STDOUT its bytes are (framed when written), or -1: records already. */
+  readonly #unsentStdout: number[] = [];
+  #unsentCount = 0;
   #unsentBytes = 0;
   /** An exchange is in its synchronous part: a response written now may end at once. */
   #running = false;
@@ -184,7 +194,7 @@ export class FastCgiConnection implements HostedConnection {
       if (!keepConn) this.#close();
       return;
     }
-    const sink = new StdoutSink(id, (bytes) => this.#send(bytes));
+    const sink = new StdoutSink((data) => this.#take(data, id));
     this.#requests.set(id, { id, role, keepConn, params: [], paramsBytes: 0, stdinEnded: false, sink });
     this.#awaitingParams += 1;
   }
@@ -262,7 +272,7 @@ export class FastCgiConnection implements HostedConnection {
     // Answered at once (most requests): the response and END_REQUEST go out in one write now.
     if (outcome) return this.#ended(request, exchange, outcome);
     // What the exchange wrote before it had to wait goes out after this turn.
-    if (this.#unsent.length > 0) this.#flushSoon();
+    if (this.#unsentCount > 0) this.#flushSoon();
     void ended.then((later) => this.#ended(request, exchange, later));
   }
 
@@ -313,12 +323,19 @@ export class FastCgiConnection implements HostedConnection {
    * system call, more than the rest of a small request. Returns whether the writer may go on;
    * when not, the socket's 'drain' tells it when.
    */
-  #send(bytes: Buffer): boolean {
+  #send(records: Buffer): boolean {
+    return this.#take(records, -1);
+  }
+
+  /** Takes `data` as request `stdoutOf`'s STDOUT, framed into records as it is written; or, with -1, records. */
+  #take(data: Uint8Array, stdoutOf: number): boolean {
     if (this.#closed) return false;
     // While an exchange runs, #run decides when its bytes go.
-    if (this.#unsent.length === 0 && !this.#running) this.#flushSoon();
-    this.#unsent.push(bytes);
-    this.#unsentBytes += bytes.byteLength;
+    if (this.#unsentCount === 0 && !this.#running) this.#flushSoon();
+    this.#unsent[this.#unsentCount] = data;
+    this.#unsentStdout[this.#unsentCount] = stdoutOf;
+    this.#unsentCount += 1;
+    this.#unsentBytes += stdoutOf === -1 ? data.byteLength : streamRecordsLength(data.byteLength);
     const socket = this.#socket;
     if (socket.writableLength + this.#unsentBytes < socket.writableHighWaterMark) return true;
     // Past the socket's high-water mark: written now, so that the socket's own answer (false,
@@ -345,19 +362,41 @@ export class FastCgiConnection implements HostedConnection {
    */
   #flush(): boolean {
     const unsent = this.#unsent;
-    if (unsent.length === 0) return true;
+    const stdoutOf = this.#unsentStdout;
+    const count = this.#unsentCount;
+    if (count === 0) return true;
     const socket = this.#socket;
     let ready = false;
     if (socket.destroyed) {
       // The connection is gone (#lost): nothing can be written.
-    } else if (unsent.length === 1) ready = socket.write(unsent[0] as Buffer);
-    else if (this.#unsentBytes <= COPY_LIMIT) ready = socket.write(Buffer.concat(unsent, this.#unsentBytes));
-    else {
+    } else if (count === 1 && stdoutOf[0] === -1) ready = socket.write(unsent[0] as Buffer);
+    else if (this.#unsentBytes <= COPY_LIMIT) {
+      const whole = Buffer.allocUnsafe(this.#unsentBytes);
+      let at = 0;
+      for (let index = 0; index < count; index++) {
+        const bytes = unsent[index] as Uint8Array;
+        const id = stdoutOf[index] as number;
+        if (id === -1) {
+          whole.set(bytes, at);
+          at += bytes.byteLength;
+        } else at = writeStream(whole, at, FCGI.STDOUT, id, bytes);
+      }
+      ready = socket.write(whole);
+    } else {
       socket.cork();
-      for (const bytes of unsent) ready = socket.write(bytes);
+      for (let index = 0; index < count; index++) {
+        const bytes = unsent[index] as Uint8Array;
+        const id = stdoutOf[index] as number;
+        ready = socket.write(id === -1 ? bytes : encodeStream(FCGI.STDOUT, id, bytes));
+      }
       socket.uncork();
     }
-    unsent.length = 0;
+    // A turn that wrote many chunks does not leave its long list behind.
+    if (count > 64) {
+      this.#unsent = [];
+      stdoutOf.length = 0;
+    } else unsent.fill(undefined, 0, count);
+    this.#unsentCount = 0;
     this.#unsentBytes = 0;
     return ready;
   }

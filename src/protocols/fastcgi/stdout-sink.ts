@@ -1,25 +1,21 @@
 import type { CgiOutput } from '../../response/output.js';
-import { encodeStream, FCGI } from './records.js';
 
 type Listener = (...args: unknown[]) => void;
 type SinkEvent = 'drain' | 'close' | 'error' | 'finish';
 
 /**
- * One request's response as STDOUT records (at most 65528 bytes of content each): the sink the
- * core writes the CGI response to. `send` puts bytes on the connection and says, as a socket
- * does, whether it wants the writer to wait for 'drain'. Ending it writes nothing: the empty
- * STDOUT record goes out with END_REQUEST, once the exchange's outcome is known. One per
- * request, so it keeps its few listeners in a plain list.
+ * One request's response, the sink the core writes the CGI response to: `send` hands the bytes
+ * to the connection, which frames them as the request's STDOUT records when it writes them,
+ * and says, as a socket does, whether the writer should wait for 'drain'. Ending it writes
+ * nothing: the empty STDOUT record goes out with END_REQUEST, once the exchange's outcome is
+ * known. One per request, so it keeps its few listeners in a plain list.
  */
 export class StdoutSink implements CgiOutput {
   readonly endsAtOnce = true;
   #listeners: { event: SinkEvent; listener: Listener; once: boolean }[] = [];
   #failure: Error | undefined;
 
-  constructor(
-    readonly requestId: number,
-    readonly send: (bytes: Buffer) => boolean,
-  ) {}
+  constructor(readonly send: (data: Uint8Array) => boolean) {}
 
   write(chunk: Uint8Array | string, callback?: (error?: Error | null) => void): boolean {
     if (this.#failure) {
@@ -27,7 +23,7 @@ export class StdoutSink implements CgiOutput {
       return false;
     }
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const ready = bytes.byteLength === 0 || this.send(encodeStream(FCGI.STDOUT, this.requestId, bytes));
+    const ready = bytes.byteLength === 0 || this.send(bytes);
     if (callback) queueMicrotask(() => callback());
     return ready;
   }
