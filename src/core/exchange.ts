@@ -89,8 +89,7 @@ export class Exchange {
   // Made on first use: AbortController loads a dozen of Node's modules, and most requests
   // never read request.signal nor wait for the output to drain.
   #abort: AbortController | undefined;
-  /** Settles when the exchange stops early; made only when the app's answer is a promise. */
-  #goneSignal: Promise<void> | undefined;
+  /** Ends the wait for the app's promised answer when the exchange stops early. */
   #markGone: (() => void) | undefined;
 
   constructor(init: ExchangeInit) {
@@ -136,8 +135,18 @@ export class Exchange {
 
   /** Serves the request; settles once the response is written (or abandoned), never rejects. */
   run(): Promise<Outcome> {
+    const answer = this.start();
+    return answer instanceof Promise ? answer : Promise.resolve(answer);
+  }
+
+  /**
+   * As `run()`, but an outcome known at once (most: the app answered without waiting, with a
+   * body in memory) comes back as it is, not in a promise, for a front door that serves
+   * thousands of requests a second.
+   */
+  start(): Outcome | Promise<Outcome> {
     // The client went away while the request waited for its turn: the app is not called.
-    if (this.#gone) return Promise.resolve((this.#outcome = this.#goneOutcome()));
+    if (this.#gone) return (this.#outcome = this.#goneOutcome());
     if (this.#options.timeout) return this.#runTimed(this.#options.timeout);
     // No awaits on the way when the app answers at once with a body in memory (most answers):
     // each would cost a turn of the microtask queue, per request, in a long-lived process.
@@ -145,9 +154,9 @@ export class Exchange {
     try {
       answer = this.#respond();
     } catch (error) {
-      return Promise.resolve(this.#internalError(error));
+      return this.#internalError(error);
     }
-    if (!isThenable(answer)) return Promise.resolve((this.#outcome = answer));
+    if (!isThenable(answer)) return (this.#outcome = answer);
     return answer.then(
       (outcome) => (this.#outcome = outcome),
       (error: unknown) => this.#internalError(error),
@@ -201,15 +210,6 @@ export class Exchange {
     return (this.#abort ??= new AbortController()).signal;
   }
 
-  /** Settles when the exchange stops early (the client went away, an abort, the timeout). */
-  #stopped(): Promise<void> {
-    if (!this.#goneSignal) {
-      this.#goneSignal = new Promise((resolve) => (this.#markGone = resolve));
-      if (this.#gone) this.#markGone?.();
-    }
-    return this.#goneSignal;
-  }
-
   #respond(): Outcome | Promise<Outcome> {
     const { params, ready } = this.#init;
     let parts;
@@ -259,14 +259,36 @@ export class Exchange {
     return this.#answer(result, request, base);
   }
 
-  async #awaitAnswer(result: PromiseLike<unknown>, request: Request, base: string): Promise<Outcome> {
-    let value: unknown;
-    try {
-      value = await Promise.race([result, this.#stopped()]);
-    } catch (error) {
-      return this.#appFailed(error, request);
-    }
-    return this.#answer(value, request, base);
+  /**
+   * The answer once the app's promise settles, or the end as soon as the exchange stops early
+   * (the client went away, an abort, the timeout). One promise and one reaction: an async
+   * function racing a second promise made five, and each is a call into async_hooks when the
+   * app uses AsyncLocalStorage (Hono's JSX does).
+   */
+  #awaitAnswer(result: PromiseLike<unknown>, request: Request, base: string): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      let settled = false;
+      const settle = (next: () => Outcome | Promise<Outcome>) => {
+        if (settled) return;
+        settled = true;
+        this.#markGone = undefined;
+        try {
+          resolve(next());
+        } catch (error) {
+          reject(error);
+        }
+      };
+      this.#markGone = () => settle(() => this.#goneOutcome());
+      if (this.#gone) return this.#markGone();
+      try {
+        result.then(
+          (value) => settle(() => this.#answer(value, request, base)),
+          (error: unknown) => settle(() => this.#appFailed(error, request)),
+        );
+      } catch (error) {
+        settle(() => this.#appFailed(error, request));
+      }
+    });
   }
 
   #answer(value: unknown, request: Request, base: string): Outcome | Promise<Outcome> {

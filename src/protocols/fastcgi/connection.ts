@@ -266,14 +266,13 @@ export class FastCgiConnection implements HostedConnection {
 
   #run(request: Request, exchange: Exchange): void {
     this.#running = true;
-    const ended = exchange.run();
+    const answer = exchange.start();
     this.#running = false;
-    const { outcome } = exchange;
     // Answered at once (most requests): the response and END_REQUEST go out in one write now.
-    if (outcome) return this.#ended(request, exchange, outcome);
+    if (!(answer instanceof Promise)) return this.#ended(request, exchange, answer);
     // What the exchange wrote before it had to wait goes out after this turn.
     if (this.#unsentCount > 0) this.#flushSoon();
-    void ended.then((later) => this.#ended(request, exchange, later));
+    void answer.then((outcome) => this.#ended(request, exchange, outcome));
   }
 
   #ended(request: Request, exchange: Exchange, outcome: Outcome): void {
