@@ -62,16 +62,28 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
   const noContent = status === 204 || status === 304;
   let hasDate = false;
   let hasAccelBuffering = false;
+  let hasLength = false;
   for (const [name, value] of parts.fields) {
     // The status is ours to write: an app's own `Status` field would make a second one.
     if (HOP_BY_HOP.has(name) || name === 'status') continue;
-    if (name === 'content-length' && noContent) continue;
+    if (name === 'content-length') {
+      if (noContent) continue;
+      hasLength = true;
+    }
     if (name === 'date') hasDate = true;
     if (name === 'x-accel-buffering') hasAccelBuffering = true;
     const field = name === 'location' ? withBase(value, options.locationBase) : value;
     head += formatField(name, field);
   }
   for (const cookie of parts.cookies) head += formatField('set-cookie', cookie);
+  const { body } = parts;
+  // A body held whole has a known length: with it the server can keep its client's connection
+  // without chunking (nginx chunks a length-less answer to HTTP/1.1 clients, which costs it CPU
+  // and its client a round of parsing) and HTTP/1.0 clients need no close to see the end.
+  // Not for HEAD: the body the app gave then may be empty where GET's would not be.
+  if (!hasLength && !noContent && options.method !== 'HEAD' && isInMemory(body)) {
+    head += `Content-Length: ${bodyLength(body)}\r\n`;
+  }
   if (options.behindNginx && !hasAccelBuffering && !isInMemory(parts.body)) head += 'X-Accel-Buffering: no\r\n';
   if (options.nph) {
     if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
@@ -79,6 +91,11 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
     head += 'Connection: close\r\n';
   }
   return `${head}\r\n`;
+}
+
+function bodyLength(body: string | Uint8Array | null): number {
+  if (body === null) return 0;
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
 function formatField(name: string, value: string): string {

@@ -75,10 +75,13 @@ describe('fetch-cgi request', () => {
   test('builds and runs a TypeScript entry', async () => {
     const result = await runCli(['request', 'examples/hello/app.ts', '/users/7']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(
-      result.stdout.toString(),
-      /^HTTP\/1\.1 200 OK\r\ncontent-type: application\/json\r\n\r\n\{"id":"7","server":"fetch-cgi\/[^"]+"\}$/,
-    );
+    const output = result.stdout.toString();
+    const match =
+      /^HTTP\/1\.1 200 OK\r\ncontent-length: (\d+)\r\ncontent-type: application\/json\r\n\r\n(\{"id":"7","server":"fetch-cgi\/[^"]+"\})$/.exec(
+        output,
+      );
+    assert.ok(match, output);
+    assert.equal(Number(match[1]), Buffer.byteLength(match[2] ?? ''));
   });
 
   const failures: [string, string[], number, RegExp][] = [

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { formatResponseHead, writeResponse } from '../../src/index.js';
 import { localRedirect } from '../../src/response/local-redirect.js';
 import { formatHead } from '../../src/response/response-head.js';
+import { writeHeadAndBody } from '../../src/response/write-response.js';
 import type { ResponseParts } from '../../src/response/response-parts.js';
 
 /** A Writable that keeps everything written; `delay` ms per write makes it a slow reader. */
@@ -34,13 +35,13 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
   });
 
   test('always sends Status, also for a plain 200', async () => {
-    assert.equal(await cgiBytes(new Response(null)), 'Status: 200 OK\r\n\r\n');
+    assert.equal(await cgiBytes(new Response(null)), 'Status: 200 OK\r\nContent-Length: 0\r\n\r\n');
   });
 
   test('keeps the app status text when it is valid', async () => {
     assert.equal(
       await cgiBytes(new Response(null, { status: 299, statusText: 'Fine Indeed' })),
-      'Status: 299 Fine Indeed\r\n\r\n',
+      'Status: 299 Fine Indeed\r\nContent-Length: 0\r\n\r\n',
     );
   });
 
@@ -51,7 +52,7 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
     headers.append('set-cookie', 'c=3');
     assert.equal(
       await cgiBytes(new Response(null, { headers })),
-      'Status: 200 OK\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT\r\nSet-Cookie: c=3\r\n\r\n',
+      'Status: 200 OK\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT\r\nSet-Cookie: c=3\r\nContent-Length: 0\r\n\r\n',
     );
   });
 
@@ -108,7 +109,7 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
       headers: new Headers(),
       body: null,
     } as unknown as Response;
-    assert.equal(await cgiBytes(forged), 'Status: 200 OKX-Injected: yes\r\n\r\n');
+    assert.equal(await cgiBytes(forged), 'Status: 200 OKX-Injected: yes\r\nContent-Length: 0\r\n\r\n');
   });
 
   test('a header value with CR or LF is refused, never written', () => {
@@ -176,7 +177,7 @@ describe('writeResponse: CGI bytes (RFC 3875 section 6)', () => {
     const response = new Response(null, { status: 302, headers: { location: '/login?next=%2F' } });
     assert.equal(
       formatResponseHead(response, { locationBase: '/cgi-bin/app.cgi' }),
-      'Status: 302 Found\r\nLocation: /cgi-bin/app.cgi/login?next=%2F\r\n\r\n',
+      'Status: 302 Found\r\nLocation: /cgi-bin/app.cgi/login?next=%2F\r\nContent-Length: 0\r\n\r\n',
     );
     const absolute = new Response(null, { status: 302, headers: { location: 'https://example.com/' } });
     assert.match(formatResponseHead(absolute, { locationBase: '/app' }), /Location: https:\/\/example.com\/\r\n/);
@@ -245,4 +246,51 @@ describe('formatHead: behind nginx, a streamed body is not buffered', () => {
       assert.deepEqual(values, header === null ? [] : [header]);
     });
   }
+});
+
+describe('formatHead: a body held whole gets its Content-Length', () => {
+  const parts = (status: number, body: ResponseParts['body'], fields: [string, string][] = []): ResponseParts => ({
+    status,
+    statusText: '',
+    fields,
+    cookies: [],
+    body,
+  });
+  const cases: { name: string; parts: () => ResponseParts; method?: string; lengths: string[] }[] = [
+    { name: 'an ASCII string', parts: () => parts(200, 'hello'), lengths: ['5'] },
+    { name: 'a string in UTF-8 bytes, not characters', parts: () => parts(200, 'grüß 🙂'), lengths: ['11'] },
+    { name: 'bytes', parts: () => parts(201, new Uint8Array(1000)), lengths: ['1000'] },
+    { name: 'no body at all', parts: () => parts(302, null, [['location', '/next']]), lengths: ['0'] },
+    { name: "the app's own length, kept", parts: () => parts(200, 'hello', [['content-length', '5']]), lengths: ['5'] },
+    { name: 'a stream, whose length is unknown', parts: () => parts(200, new ReadableStream()), lengths: [] },
+    { name: 'HEAD, whose body is not sent', parts: () => parts(200, 'hello'), method: 'HEAD', lengths: [] },
+    {
+      name: "HEAD with the app's length for GET",
+      parts: () => parts(200, null, [['content-length', '42']]),
+      method: 'HEAD',
+      lengths: ['42'],
+    },
+    { name: '204', parts: () => parts(204, null), lengths: [] },
+    { name: '304', parts: () => parts(304, null, [['etag', '"a"']]), lengths: [] },
+  ];
+  for (const { name, parts: make, method, lengths } of cases) {
+    test(name, () => {
+      const head = formatHead(make(), method === undefined ? {} : { method });
+      assert.deepEqual(
+        [...head.matchAll(/^Content-Length: (.*)\r$/gim)].map((match) => match[1]),
+        lengths,
+      );
+    });
+  }
+
+  test('the length is the number of body bytes written after the head', async () => {
+    const body = 'naïve café ✓'.repeat(100);
+    const out = sink();
+    const whole = parts(200, body, [['content-type', 'text/plain']]);
+    await writeHeadAndBody(formatHead(whole), whole, out.stream);
+    const bytes = out.bytes();
+    const split = bytes.indexOf('\r\n\r\n') + 4;
+    const length = /Content-Length: (\d+)/.exec(bytes.subarray(0, split).toString('latin1'))?.[1];
+    assert.equal(Number(length), bytes.length - split);
+  });
 });

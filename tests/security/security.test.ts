@@ -103,7 +103,7 @@ describe('header injection through the app', () => {
       const result = await run(() => shaped(200, '', [[name, value]]) as unknown as Response, cgiEnv());
       assert.equal(
         result.text,
-        'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+        'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\nInternal Server Error',
       );
       assert.equal(result.code, 1);
       assert.match(result.stderr, /invalid .* header/);

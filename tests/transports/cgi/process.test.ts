@@ -140,7 +140,7 @@ describe('the built example app as a CGI process', () => {
     );
     assert.equal(
       result.stdout.toString(),
-      'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n{"id":"42","server":"Apache/2.4"}',
+      'Status: 200 OK\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n{"id":"42","server":"Apache/2.4"}',
     );
     assert.equal(result.code, 0);
     assert.equal(result.stderr, '');
@@ -275,7 +275,7 @@ describe('a CGI process: the process around the response', () => {
     assert.equal(result.code, 1);
     assert.equal(
       result.stdout.toString(),
-      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\nInternal Server Error',
     );
     assert.match(result.stderr, /late failure with secret=hunter2/);
   });
@@ -289,7 +289,7 @@ describe('a CGI process: the process around the response', () => {
     const result = await finish(child);
     assert.equal(
       result.stdout.toString(),
-      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\nInternal Server Error',
     );
     const stray = await finish(
       spawn('/bin/sh', ['-c', 'exec "$0" 2>&1', fixtureScript], {
@@ -297,7 +297,10 @@ describe('a CGI process: the process around the response', () => {
         stdio: ['pipe', 'pipe', 'inherit'],
       }),
     );
-    assert.equal(stray.stdout.toString(), 'Status: 200 OK\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\nclean');
+    assert.equal(
+      stray.stdout.toString(),
+      'Status: 200 OK\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 5\r\n\r\nclean',
+    );
   });
 
   test('an app whose promise can never settle gets a 500 instead of no response at all', async () => {

@@ -210,7 +210,7 @@ describe('serveCgi: the app fails before sending anything', () => {
     assert.equal(result.code, 1);
     assert.equal(
       result.text,
-      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nInternal Server Error',
+      'Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\n\r\nInternal Server Error',
     );
     assert.match(result.stderr, /Error: db password is hunter2\n\s+at /);
   });
