@@ -87,17 +87,26 @@ export class ScgiConnection implements HostedConnection {
     });
     this.#exchange = exchange;
     const admitted = this.#host.admit();
-    void (admitted ?? Promise.resolve()).then(() =>
-      exchange.run().then(() => {
-        this.#host.release(exchange);
-        this.#done = true;
-        // What the app left of the body is read into nothing until the web server closes its
-        // side: closing with request bytes unread would reset the connection under the response.
-        socket.on('data', () => {});
-        socket.resume();
-        if (!socket.writableEnded) socket.end();
-        setTimeout(() => socket.destroy(), BODY_GRACE_MS).unref();
-      }),
-    );
+    if (admitted) void admitted.then(() => this.#serve(exchange));
+    else this.#serve(exchange);
+  }
+
+  #serve(exchange: Exchange): void {
+    const answer = exchange.start();
+    // Most answers are known at once: no promise to wait on.
+    if (answer instanceof Promise) void answer.then(() => this.#ended(exchange));
+    else this.#ended(exchange);
+  }
+
+  #ended(exchange: Exchange): void {
+    this.#host.release(exchange);
+    this.#done = true;
+    const socket = this.#socket;
+    // What the app left of the body is read into nothing until the web server closes its
+    // side: closing with request bytes unread would reset the connection under the response.
+    socket.on('data', () => {});
+    socket.resume();
+    if (!socket.writableEnded) socket.end();
+    setTimeout(() => socket.destroy(), BODY_GRACE_MS).unref();
   }
 }
