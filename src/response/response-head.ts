@@ -84,7 +84,7 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
   if (!hasLength && !noContent && options.method !== 'HEAD' && isInMemory(body)) {
     head += `Content-Length: ${bodyLength(body)}\r\n`;
   }
-  if (options.behindNginx && !hasAccelBuffering && !isInMemory(parts.body)) head += 'X-Accel-Buffering: no\r\n';
+  if (options.behindNginx && !hasAccelBuffering && !isInMemory(body)) head += 'X-Accel-Buffering: no\r\n';
   if (options.nph) {
     if (!hasDate) head += `Date: ${new Date().toUTCString()}\r\n`;
     // NPH output has no length the server could reuse the connection with.
