@@ -1,7 +1,7 @@
 import { HOP_BY_HOP, TOKEN } from '../http/syntax.js';
 import { quote } from '../http/quote.js';
 import { localRedirectPath } from './local-redirect.js';
-import { isInMemory, type ResponseParts, responseParts } from './response-parts.js';
+import { bodyByteLength, isInMemory, type ResponseParts, responseParts } from './response-parts.js';
 import { reasonPhrase } from './status-text.js';
 
 /** How a response head is written. */
@@ -82,7 +82,7 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
   // and its client a round of parsing) and HTTP/1.0 clients need no close to see the end.
   // Not for HEAD: the body the app gave then may be empty where GET's would not be.
   if (!hasLength && !noContent && options.method !== 'HEAD' && isInMemory(body)) {
-    head += `Content-Length: ${bodyLength(body)}\r\n`;
+    head += `Content-Length: ${bodyByteLength(body)}\r\n`;
   }
   if (options.behindNginx && !hasAccelBuffering && !isInMemory(body)) head += 'X-Accel-Buffering: no\r\n';
   if (options.nph) {
@@ -91,11 +91,6 @@ export function formatHead(parts: ResponseParts, options: HeadOptions = {}): str
     head += 'Connection: close\r\n';
   }
   return `${head}\r\n`;
-}
-
-function bodyLength(body: string | Uint8Array | null): number {
-  if (body === null) return 0;
-  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
 }
 
 function formatField(name: string, value: string): string {

@@ -33,3 +33,23 @@ function setCookies(headers: Headers): string[] {
 export function isInMemory(body: ResponseParts['body']): body is string | Uint8Array | null {
   return body === null || typeof body === 'string' || body instanceof Uint8Array;
 }
+
+/** The string whose UTF-8 length was last counted, and that length: see {@link bodyByteLength}. */
+let countedBody = '';
+let countedLength = 0;
+
+/**
+ * Bytes of a body held whole. The head's Content-Length and the write of head and body both
+ * need it, one right after the other: the last string counted is remembered, so a page is
+ * counted once (a scan of every character, ~0.25 µs for 1.5 KB). One string is kept, until the
+ * next is counted.
+ */
+export function bodyByteLength(body: string | Uint8Array | null): number {
+  if (body === null) return 0;
+  if (typeof body !== 'string') return body.byteLength;
+  if (body !== countedBody) {
+    countedLength = Buffer.byteLength(body);
+    countedBody = body;
+  }
+  return countedLength;
+}

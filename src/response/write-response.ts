@@ -1,6 +1,6 @@
 import { type CgiOutput, drained, drainWaiter, endOutput } from './output.js';
 import { type HeadOptions, headOf } from './response-head.js';
-import { isInMemory, type ResponseParts, responseParts } from './response-parts.js';
+import { bodyByteLength, isInMemory, type ResponseParts, responseParts } from './response-parts.js';
 
 export interface WriteResponseOptions extends HeadOptions {
   /** Stops the body mid-stream when aborted (the client went away). */
@@ -61,7 +61,7 @@ export function writeWhole(
   const { body } = parts;
   if (body === null || forbidsBody(parts.status, method)) return output.write(Buffer.from(head, 'latin1'));
   const headLength = Buffer.byteLength(head, 'latin1');
-  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const bodyLength = bodyByteLength(body);
   const whole = Buffer.allocUnsafe(headLength + bodyLength);
   whole.write(head, 0, 'latin1');
   if (typeof body === 'string') whole.write(body, headLength);
