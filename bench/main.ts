@@ -15,7 +15,8 @@ import { persistentChart } from './persistent/chart.js';
 import { measureCgi, measurePeers } from './persistent/measure.js';
 import { measureLeaks, measureStreamPeak } from './persistent/memory.js';
 import { persistentPeers, streamPeers } from './persistent/peers.js';
-import { leakTable, persistentTable, streamPeakTable } from './persistent/report.js';
+import { measurePromotion } from './persistent/promotion.js';
+import { leakTable, persistentTable, promotionTable, streamPeakTable } from './persistent/report.js';
 import { apacheTable, startupTable, streamTable } from './report.js';
 import { checkAnswers, measureStartup } from './startup.js';
 import { measureStream } from './streaming.js';
@@ -23,7 +24,16 @@ import { startupVariants } from './variants.js';
 
 const quick = process.env['BENCH_QUICK'] === '1';
 const settings = quick
-  ? { runs: 10, warmup: 2, rssRuns: 3, wrkSeconds: 2, streamBytes: 64 * 2 ** 20, streamRepeats: 1, leakRequests: 5_000 }
+  ? {
+      runs: 10,
+      warmup: 2,
+      rssRuns: 3,
+      wrkSeconds: 2,
+      streamBytes: 64 * 2 ** 20,
+      streamRepeats: 1,
+      leakRequests: 5_000,
+      promotionRequests: [1_000, 5_000] as const,
+    }
   : {
       runs: 120,
       warmup: 5,
@@ -32,6 +42,7 @@ const settings = quick
       streamBytes: 2 ** 30,
       streamRepeats: 9,
       leakRequests: 100_000,
+      promotionRequests: [5_000, 30_000] as const,
     };
 
 const started = Date.now();
@@ -102,6 +113,11 @@ const chart = persistentChart(
 );
 const leakPeers = peers.filter((peer) => peer.name === 'fetch-cgi-fastcgi' || peer.name === 'node-server');
 const leaks = await measureLeaks(leakPeers, 1000, settings.leakRequests);
+// The 500-route app answers through a promise (Hono's JSX renders inside AsyncLocalStorage):
+// the path where a request's objects once outlived it.
+const promotionPeers = peers.filter((peer) => peer.name === 'fetch-cgi-fastcgi-500' || peer.name === 'node-server-500');
+const [promotionWarmup, promotionCount] = settings.promotionRequests;
+const promotion = await measurePromotion(promotionPeers, [1, 64], promotionWarmup, promotionCount);
 const streamBackends = streamPeers(built, settings.streamBytes);
 const streamPeaks = [
   await measureStreamPeak(streamBackends.download, 'download', settings.streamBytes),
@@ -161,6 +177,11 @@ const report = [
   '### Memory',
   '',
   leakTable(leaks),
+  '',
+  "Promotion to V8's old generation (`--trace-gc-nvp`), ApacheBench keep-alive, a fresh backend per row, " +
+    `after ${settings.promotionRequests[0].toLocaleString('en-US')} warm-up requests:`,
+  '',
+  promotionTable(promotion),
   '',
   streamPeakTable(streamPeaks),
   '',

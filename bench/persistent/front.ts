@@ -5,7 +5,7 @@
  * pool. The nginx configuration of the FastCGI and SCGI rows is the one docs/deploy/ shows.
  */
 import { writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,8 @@ export interface Front {
   /** The backend's processes (php-fpm's children included), read when called. */
   backendPids(): number[];
   logs(): Promise<string>;
+  /** What the backend wrote to its stdout and stderr so far. */
+  backendLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +108,7 @@ export async function startFront(peer: Peer, port: number, backendPort: number):
       origin: `http://127.0.0.1:${port}`,
       backendPids: () => (backend.child.pid ? withDescendants([backend.child.pid]) : []),
       logs: () => readLogs(logFiles),
+      backendLog: () => readFile(join(runDir, 'logs/backend.log'), 'utf8'),
       stop,
     };
   } catch (error) {

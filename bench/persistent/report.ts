@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { LeakResult, StreamPeak } from './memory.js';
+import type { PromotionResult } from './promotion.js';
 import type { RowResult } from './measure.js';
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -99,6 +100,33 @@ export function leakTable(results: readonly LeakResult[]): string {
     const judged = label.startsWith('fetch-cgi');
     lines.push(
       `| ${label} (${first.toLocaleString('en-US')} / ${all.toLocaleString('en-US')} requests) | ${fixed(rssAfterFirstMiB)} | ${fixed(rssAfterAllMiB)} | ${fixed((growth - 1) * 100)}% | ${judged ? '≤ 10%' : ''} | ${judged ? verdict(growth <= 1.1) : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * What the young generation promoted while the measured requests ran, beside the reference
+ * serving the same app at the same concurrency. A request's objects should all die young: a
+ * judged row may promote at most a tenth of a percentage point more of what it allocates than the
+ * reference does.
+ */
+export function promotionTable(results: readonly PromotionResult[]): string {
+  const lines = [
+    '| backend | app | c | requests | scavenges | allocated MiB | promoted KiB | promoted share | median scavenge ms | mark-compacts | target | ok/MISS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const share = (result: PromotionResult) => (100 * result.promotedBytes) / result.allocatedBytes;
+  for (const result of results) {
+    const reference = results.find(
+      (other) => other.role === 'reference' && other.app === result.app && other.concurrency === result.concurrency,
+    );
+    const judged = result.role === 'judged' && reference !== undefined;
+    const target = judged ? `≤ reference's + 0.1 points (${fixed(share(reference) + 0.1, 2)}%)` : '';
+    lines.push(
+      `| ${result.label} | ${result.app} | ${result.concurrency} | ${result.requests.toLocaleString('en-US')} | ${result.scavenges} | ` +
+        `${fixed(result.allocatedBytes / 2 ** 20)} | ${fixed(result.promotedBytes / 1024)} | ${fixed(share(result), 2)}% | ` +
+        `${fixed(result.medianScavengeMs, 2)} | ${result.markCompacts} | ${target} | ${judged ? verdict(share(result) <= share(reference) + 0.1) : ''} |`,
     );
   }
   return lines.join('\n');
