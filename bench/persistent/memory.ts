@@ -34,9 +34,11 @@ function statusMiB(pids: readonly number[], field: 'VmRSS' | 'VmHWM'): number {
   return kB / 1024;
 }
 
-/** `count` GETs with ApacheBench (keep-alive, 16 at once); throws unless every one succeeded. */
-function requests(url: string, count: number): void {
-  const output = execFileSync('ab', ['-q', '-k', '-c', '16', '-n', String(count), url], { encoding: 'utf8' });
+/** `count` GETs with ApacheBench (keep-alive, `concurrency` at once); throws unless every one succeeded. */
+export function requests(url: string, count: number, concurrency = 16): void {
+  const output = execFileSync('ab', ['-q', '-k', '-c', String(concurrency), '-n', String(count), url], {
+    encoding: 'utf8',
+  });
   const complete = Number(/Complete requests:\s+(\d+)/.exec(output)?.[1]);
   const failed = Number(/Failed requests:\s+(\d+)/.exec(output)?.[1]);
   const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);

@@ -7,9 +7,9 @@
  * mark-compacts, which become the tail latency. V8 reports each collection with
  * `--trace-gc-nvp`; the backend's log holds them.
  */
-import { execFileSync } from 'node:child_process';
 import { freePort } from '../../tests/servers/launch.js';
 import { startFront } from './front.js';
+import { requests } from './memory.js';
 import type { Peer } from './peers.js';
 
 export interface PromotionResult {
@@ -47,16 +47,6 @@ function traced(peer: Peer): Peer {
       return [...argv.slice(0, -1), ...node, ...argv.slice(-1)];
     },
   };
-}
-
-/** `count` GETs with ApacheBench, keep-alive, `concurrency` at once; throws unless every one succeeded. */
-function requests(url: string, concurrency: number, count: number): void {
-  const output = execFileSync('ab', ['-q', '-k', '-c', String(concurrency), '-n', String(count), url], {
-    encoding: 'utf8',
-  });
-  const complete = Number(/Complete requests:\s+(\d+)/.exec(output)?.[1]);
-  const failed = Number(/Failed requests:\s+(\d+)/.exec(output)?.[1]);
-  if (complete !== count || failed !== 0) throw new Error(`bench: ab: ${output}`);
 }
 
 const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
@@ -98,9 +88,9 @@ export async function measurePromotion(
       try {
         const url = `${front.origin}${peer.path}`;
         console.log(`ab -c${concurrency} ${url} (${peer.label}): promotion over ${count} requests`);
-        requests(url, concurrency, warmup);
+        requests(url, warmup, concurrency);
         const before = collectionCount(await front.backendLog());
-        requests(url, concurrency, count);
+        requests(url, count, concurrency);
         const collections = summarizeCollections(await front.backendLog(), before);
         results.push({
           label: peer.label,
