@@ -51,13 +51,15 @@ function traced(peer: Peer): Peer {
 
 const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
 
-/** The collections a `--trace-gc-nvp` log records, of the lines after the first `skip`. */
-export function summarizeCollections(
+/** The collections a `--trace-gc-nvp` log records, a line each. */
+const collections = (log: string) => log.split('\n').filter((line) => line.includes(' gc='));
+
+/** What the collections after the first `skip` of a `--trace-gc-nvp` log did. */
+function summarizeCollections(
   log: string,
   skip: number,
 ): Pick<PromotionResult, 'scavenges' | 'allocatedBytes' | 'promotedBytes' | 'medianScavengeMs' | 'markCompacts'> {
-  const lines = log.split('\n').filter((line) => line.includes(' gc='));
-  const measured = lines.slice(skip);
+  const measured = collections(log).slice(skip);
   const scavenges = measured.filter((line) => / gc=s /.test(line));
   const pauses = scavenges.map((line) => field(line, 'pause')).toSorted((a, b) => a - b);
   return {
@@ -68,8 +70,6 @@ export function summarizeCollections(
     markCompacts: measured.filter((line) => / gc=(mc|mmc) /.test(line)).length,
   };
 }
-
-const collectionCount = (log: string) => log.split('\n').filter((line) => line.includes(' gc=')).length;
 
 /**
  * For each peer and concurrency, a fresh backend under V8's trace: `warmup` requests (start-up
@@ -89,16 +89,16 @@ export async function measurePromotion(
         const url = `${front.origin}${peer.path}`;
         console.log(`ab -c${concurrency} ${url} (${peer.label}): promotion over ${count} requests`);
         requests(url, warmup, concurrency);
-        const before = collectionCount(await front.backendLog());
+        const before = collections(await front.backendLog()).length;
         requests(url, count, concurrency);
-        const collections = summarizeCollections(await front.backendLog(), before);
+        const measured = summarizeCollections(await front.backendLog(), before);
         results.push({
           label: peer.label,
           role: peer.role,
           app: peer.app,
           concurrency,
           requests: count,
-          ...collections,
+          ...measured,
         });
       } finally {
         await front.stop();
