@@ -166,9 +166,11 @@ const report = [
   '## Persistent mode through nginx (one worker), beside node-server and the peers',
   '',
   `wrk -t1 --latency, keep-alive, after a warm-up: every cell run ${loadSettings.rounds} times for ${loadSettings.seconds} s, ` +
-    'interleaved with the other rows (all started at once, loaded one at a time), the median kept; ' +
-    'every backend on a loopback TCP port; ' +
-    "CPU µs/req is the backend's user + system time across the run (from /proc/<pid>/stat) over the requests served.",
+    'interleaved with the other rows (all started at once, loaded one at a time, every other round in reverse order), ' +
+    'the median shown; every backend on a loopback TCP port; ' +
+    "CPU µs/req is the backend's user + system time across the run (from /proc/<pid>/stat) over the requests served. " +
+    "A judged row is compared with its reference round by round: each ratio is the median of the rounds' ratios " +
+    '(the two rows ran seconds apart in each round), so at least 1.0x means ahead in most rounds.',
   '',
   persistentTable(persistentRows, concurrencies),
   '',

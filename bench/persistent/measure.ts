@@ -15,12 +15,15 @@ import type { Peer, Protocol } from './peers.js';
 /** One row: how it did at each concurrency. */
 export interface RowResult {
   peer: Pick<Peer, 'name' | 'label' | 'role' | 'app'> & { protocol: Protocol | 'cgi' };
+  /** Each cell: the medians of its rounds. */
   byConcurrency: Map<number, LoadResult>;
+  /** Each cell's rounds in the order they ran: round i of two rows ran seconds apart. */
+  rounds: Map<number, LoadResult[]>;
 }
 
 export interface LoadSettings {
   concurrencies: readonly number[];
-  /** Seconds of each run; every cell is measured `rounds` times, the median kept. */
+  /** Seconds of each run; every cell is measured `rounds` times, the median shown. */
   seconds: number;
   rounds: number;
   /** Seconds of load before the measured runs, so that every JIT has warmed up. */
@@ -59,7 +62,8 @@ function combine(runs: LoadResult[]): LoadResult {
 /**
  * Every peer, each with its own nginx, all started at once and loaded one at a time in
  * interleaved rounds (peer after peer, concurrency after concurrency, `rounds` times): a slow
- * minute of the machine then falls on every peer alike instead of on one of them.
+ * minute of the machine then falls on every peer alike instead of on one of them. Every other
+ * round runs the peers in reverse order, so that none always runs right after another.
  */
 export async function measurePeers(peers: readonly Peer[], settings: LoadSettings): Promise<RowResult[]> {
   const fronts: Awaited<ReturnType<typeof startFront>>[] = [];
@@ -81,8 +85,10 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
       console.log(
         `round ${round}/${settings.rounds}: c${settings.concurrencies.join('/c')}, ${settings.seconds}s each`,
       );
+      const order = [...peers.keys()];
+      if (round % 2 === 0) order.reverse();
       for (const connections of settings.concurrencies) {
-        for (const [index] of peers.entries()) {
+        for (const index of order) {
           const result = load(urls[index] ?? '', connections, settings.seconds, pids[index] ?? (() => []));
           const cell = runs[index] as Map<number, LoadResult[]>;
           cell.set(connections, [...(cell.get(connections) ?? []), result]);
@@ -91,9 +97,8 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
     }
     return peers.map((peer, index) => ({
       peer,
-      byConcurrency: new Map(
-        [...(runs[index] ?? new Map<number, LoadResult[]>())].map(([c, cell]) => [c, combine(cell)]),
-      ),
+      byConcurrency: new Map([...(runs[index] ?? [])].map(([c, cell]) => [c, combine(cell)])),
+      rounds: runs[index] ?? new Map<number, LoadResult[]>(),
     }));
   } finally {
     for (const front of fronts) await front.stop();
@@ -117,6 +122,7 @@ export async function measureCgi(script: string, settings: LoadSettings): Promis
     // fcgiwrap's workers: each script they run is reaped into their children's CPU time.
     const pids = () => withDescendants(server.processIds().filter((pid) => commandName(pid) === 'fcgiwrap'));
     const quick = { ...settings, warmupSeconds: 1 };
+    const byConcurrency = loadEach(url, 'CGI', quick, pids);
     return {
       peer: {
         name: 'cgi',
@@ -125,7 +131,8 @@ export async function measureCgi(script: string, settings: LoadSettings): Promis
         role: 'peer',
         app: 'hello',
       },
-      byConcurrency: loadEach(url, 'CGI', quick, pids),
+      byConcurrency,
+      rounds: new Map([...byConcurrency].map(([c, run]) => [c, [run]])),
     };
   } finally {
     await server.stop();
