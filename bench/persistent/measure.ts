@@ -90,6 +90,11 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
       for (const connections of settings.concurrencies) {
         for (const index of order) {
           const result = load(urls[index] ?? '', connections, settings.seconds, pids[index] ?? (() => []));
+          // Each run in the log, so that a cell's median can be traced back to its rounds.
+          console.log(
+            `  c${connections} ${peers[index]?.name}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +
+              `${result.cpuMicrosPerRequest.toFixed(1)} µs CPU/req, p99 ${result.p99Ms.toFixed(2)} ms`,
+          );
           const cell = runs[index] as Map<number, LoadResult[]>;
           cell.set(connections, [...(cell.get(connections) ?? []), result]);
         }
