@@ -17,26 +17,53 @@ const PORT = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|65
 // A name whose last label starts with a letter (else the parser takes it for an IPv4 address).
 const HOST = `(?:(?:${OCTET}\\.){3}${OCTET}|(?:[a-z0-9-]+\\.)*[a-z][a-z0-9-]*)`;
 /**
- * A URL the WHATWG parser would give back unchanged, so that parsing it can be skipped (a
- * long-lived process builds one per request): a lower-case host name or canonical IPv4
- * address, a port that is not the scheme's default and has no leading zero, and only characters
- * that no part of the URL percent-encodes or rewrites; and, checked apart, no punycode label
- * and no dot segment in the path ({@link DOT_SEGMENT}). Anything else is parsed.
+ * An origin the WHATWG parser would give back unchanged: a lower-case host name or canonical
+ * IPv4 address, and a port that is not the scheme's default and has no leading zero; and,
+ * checked apart, no punycode label.
  */
-const SETTLED_HREF = new RegExp(
-  `^(?:http://${HOST}(?::(?!80$|80/)${PORT})?|https://${HOST}(?::(?!443$|443/)${PORT})?)` +
-    '/[A-Za-z0-9\\-._~!$&()*+,;=:@%/]*(?:\\?[A-Za-z0-9\\-._~!$&()*+,;=:@%/?]*)?$',
-);
+const SETTLED_ORIGIN = new RegExp(`^(?:http://${HOST}(?::(?!80$)${PORT})?|https://${HOST}(?::(?!443$)${PORT})?)$`);
+/**
+ * A path and query the parser would give back unchanged: only characters that no part of the
+ * URL percent-encodes or rewrites; and, checked apart, no dot segment in the path
+ * ({@link DOT_SEGMENT}).
+ */
+const SETTLED_PATH = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*)?$/;
 /** A `.` or `..` segment, written out or percent-encoded: the parser resolves it. */
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e)(?:\.|%2e)?(?:\/|$)/i;
 
+/** The last origin found settled: a web server sends the same one with nearly every request. */
+let settledOrigin = '';
+
+function isSettledOrigin(origin: string): boolean {
+  if (origin === settledOrigin) return true;
+  if (!SETTLED_ORIGIN.test(origin) || origin.includes('xn--')) return false;
+  settledOrigin = origin;
+  return true;
+}
+
+function isSettledPath(pathAndQuery: string): boolean {
+  if (!SETTLED_PATH.test(pathAndQuery)) return false;
+  const query = pathAndQuery.indexOf('?');
+  return !DOT_SEGMENT.test(query === -1 ? pathAndQuery : pathAndQuery.slice(0, query));
+}
+
+/**
+ * `origin` + `pathAndQuery` as the WHATWG URL parser gives it back; throws a TypeError for one
+ * it refuses. A URL the parser would not change is used as it is (a long-lived process builds
+ * one per request): the origin, checked once while it stays the same, and the path and query.
+ * Anything else is parsed.
+ */
+function normalizeUrl(origin: string, pathAndQuery: string): string {
+  if (isSettledOrigin(origin) && isSettledPath(pathAndQuery)) return origin + pathAndQuery;
+  return new URL(origin + pathAndQuery).href;
+}
+
 /** `href` as the WHATWG URL parser gives it back; throws a TypeError for one it refuses. */
 export function normalizeHref(href: string): string {
-  if (SETTLED_HREF.test(href) && !href.includes('xn--')) {
-    const path = href.slice(href.indexOf('/', href.indexOf('//') + 2)).split('?', 1)[0] ?? '';
-    if (!DOT_SEGMENT.test(path)) return href;
-  }
-  return new URL(href).href;
+  const scheme = href.indexOf('//');
+  const path = scheme === -1 ? -1 : href.indexOf('/', scheme + 2);
+  if (path === -1) return new URL(href).href;
+  return normalizeUrl(href.slice(0, path), href.slice(path));
 }
 
 // RFC 3986 pchar plus '/' and '%': what a raw request path may hold. A REQUEST_URI with
@@ -72,9 +99,8 @@ export function requestTarget(env: CgiEnv, stripBase = true): RequestTarget {
   const query = env.QUERY_STRING ?? '';
   // '#' cannot arrive in a request line; escaped so the URL parser doesn't take it as a fragment.
   const search = query === '' ? '' : `?${query.replaceAll('#', '%23')}`;
-  const href = `${origin}${path}${search}`;
   try {
-    return { url: normalizeHref(href), base };
+    return { url: normalizeUrl(origin, path + search), base };
   } catch {
     throw new CgiEnvError(env.REQUEST_URI ? 'REQUEST_URI' : 'PATH_INFO', env.REQUEST_URI ?? pathInfo);
   }
@@ -98,8 +124,35 @@ function folderMount(rawUri: string, scriptName: string): { rest: string } | und
   return undefined;
 }
 
-/** Scheme and authority from HTTPS/REQUEST_SCHEME/SERVER_PORT, HTTP_HOST or SERVER_NAME. */
+/** The meta-variables the last origin was worked out from, and that origin. */
+let lastOrigin = { https: '', scheme: '', port: '', host: '', name: '', origin: originOf({}) };
+
+/**
+ * Scheme and authority from HTTPS/REQUEST_SCHEME/SERVER_PORT, HTTP_HOST or SERVER_NAME. A web
+ * server sends the same ones with nearly every request: the last answer is kept for them.
+ */
 export function requestOrigin(env: CgiEnv): string {
+  const https = env.HTTPS ?? '';
+  const scheme = env.REQUEST_SCHEME ?? '';
+  const port = env.SERVER_PORT ?? '';
+  const host = env.HTTP_HOST ?? '';
+  const name = env.SERVER_NAME ?? '';
+  const last = lastOrigin;
+  if (
+    host === last.host &&
+    name === last.name &&
+    port === last.port &&
+    https === last.https &&
+    scheme === last.scheme
+  ) {
+    return last.origin;
+  }
+  const origin = originOf(env);
+  lastOrigin = { https, scheme, port, host, name, origin };
+  return origin;
+}
+
+function originOf(env: CgiEnv): string {
   const port = env.SERVER_PORT ?? '';
   const https =
     (env.HTTPS !== undefined && /^(on|1|yes)$/i.test(env.HTTPS)) ||
