@@ -60,6 +60,25 @@ function combine(runs: LoadResult[]): LoadResult {
 }
 
 /**
+ * The order the rows run in within a round: each reference (node-server) straight before the
+ * rows judged against it, so that a judged run and its reference's run are seconds apart. The
+ * machine here has slow stretches of tens of seconds (CPU per request of every row doubles);
+ * rows further apart than that would be compared across one.
+ */
+export function runningOrder(peers: readonly Pick<Peer, 'role' | 'app'>[]): number[] {
+  const order: number[] = [];
+  for (const [index, peer] of peers.entries()) {
+    if (peer.role === 'judged' && peers.some((other) => other.role === 'reference' && other.app === peer.app)) continue;
+    order.push(index);
+    if (peer.role !== 'reference') continue;
+    for (const [other, judged] of peers.entries()) {
+      if (judged.role === 'judged' && judged.app === peer.app) order.push(other);
+    }
+  }
+  return order;
+}
+
+/**
  * Every peer, each with its own nginx, all started at once and loaded one at a time in
  * interleaved rounds (peer after peer, concurrency after concurrency, `rounds` times): a slow
  * minute of the machine then falls on every peer alike instead of on one of them. Every other
@@ -85,7 +104,7 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
       console.log(
         `round ${round}/${settings.rounds}: c${settings.concurrencies.join('/c')}, ${settings.seconds}s each`,
       );
-      const order = [...peers.keys()];
+      const order = runningOrder(peers);
       if (round % 2 === 0) order.reverse();
       for (const connections of settings.concurrencies) {
         for (const index of order) {
