@@ -169,7 +169,8 @@ const report = [
   '',
   `wrk -t1 --latency, keep-alive, after a warm-up: every cell run ${loadSettings.rounds} times for ${loadSettings.seconds} s, ` +
     'interleaved with the other rows (all started at once, loaded one at a time, every other round in reverse order), ' +
-    'the median shown; every backend on a loopback TCP port; ' +
+    'the median shown; every backend on a loopback TCP port; wrk alone on core 0, nginx and the backend on core 1 ' +
+    '(bench/persistent/placement.ts; the CGI and workers rows unpinned); ' +
     "CPU µs/req is the backend's user + system time across the run (from /proc/<pid>/stat) over the requests served. " +
     "A judged row runs straight after its reference in each round and is compared with it round by round: each ratio is the median of the rounds' ratios " +
     '(the two rows ran seconds apart in each round), so at least 1.0x means ahead in most rounds.',

@@ -15,12 +15,15 @@ import { readLogs, type Started, startProcess } from '../../tests/servers/launch
 import { terminate, waitForHttp, withDescendants } from '../../tests/servers/processes.js';
 import { createRunDir } from '../../tests/servers/run-dir.js';
 import type { Peer } from './peers.js';
+import { CLIENT_CORE, onCore, SERVER_CORE } from './placement.js';
 
 /** Connections nginx keeps open to the backend between requests: enough for concurrency 64. */
 const POOL = 64;
 
 export interface Front {
   origin: string;
+  /** The core wrk runs on against this front, or none when the row keeps every core (placement.ts). */
+  clientCore: number | undefined;
   /** The backend's processes (php-fpm's children included), read when called. */
   backendPids(): number[];
   logs(): Promise<string>;
@@ -77,7 +80,12 @@ export async function startFront(peer: Peer, port: number, backendPort: number):
   try {
     const setup = peer.setup?.(backendPort, runDir);
     if (setup) writeFileSync(setup.file, setup.text);
-    const backend = startProcess(peer.command(backendPort, runDir), join(runDir, 'logs/backend.log'));
+    // nginx and the backend on one core, wrk on the other (placement.ts); children inherit it.
+    const serverCore = peer.everyCore ? undefined : SERVER_CORE;
+    const backend = startProcess(
+      onCore(serverCore, peer.command(backendPort, runDir)),
+      join(runDir, 'logs/backend.log'),
+    );
     started.push(backend);
     const alive = () => backend.child.exitCode === null && backend.child.signalCode === null;
     await waitForPort(backendPort, alive);
@@ -99,13 +107,14 @@ export async function startFront(peer: Peer, port: number, backendPort: number):
     // One worker: the bench measures the backend, and two cores are shared by nginx, wrk and it.
     writeFileSync(conf, nginxHarnessConfig({ runDir, site, workers: 1 }));
     const nginx = startProcess(
-      ['/usr/sbin/nginx', '-e', logFiles[0] ?? '', '-c', conf],
+      onCore(serverCore, ['/usr/sbin/nginx', '-e', logFiles[0] ?? '', '-c', conf]),
       join(runDir, 'logs/nginx.log'),
     );
     started.push(nginx);
     await waitForHttp(port, () => nginx.child.exitCode === null);
     return {
       origin: `http://127.0.0.1:${port}`,
+      clientCore: peer.everyCore ? undefined : CLIENT_CORE,
       backendPids: () => (backend.child.pid ? withDescendants([backend.child.pid]) : []),
       logs: () => readLogs(logFiles),
       backendLog: () => readFile(join(runDir, 'logs/backend.log'), 'utf8'),

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { withDescendants } from '../../tests/servers/processes.js';
+import { onCore } from './placement.js';
 
 /** One wrk run against one backend, with what the backend spent on it. */
 export interface LoadResult {
@@ -76,12 +77,20 @@ export function parseWrkLatency(output: string): Omit<LoadResult, 'cpuMicrosPerR
   };
 }
 
-/** wrk (one thread, keep-alive) at `connections` for `seconds`, with the backend's CPU across it. */
-export function load(url: string, connections: number, seconds: number, backend: BackendPids): LoadResult {
+/**
+ * wrk (one thread, keep-alive) at `connections` for `seconds`, on `core` if given (placement.ts),
+ * with the backend's CPU across it.
+ */
+export function load(
+  url: string,
+  connections: number,
+  seconds: number,
+  backend: BackendPids,
+  core?: number,
+): LoadResult {
   const before = cpuTicksByPid(backend());
-  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
+  const [command, ...args] = onCore(core, ['wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+  const output = execFileSync(command as string, args, { encoding: 'utf8' });
   // The same pids: a php-fpm child or fcgiwrap script that ended was reaped into its parent's cutime.
   const ticks = ticksSince(before);
   const result = parseWrkLatency(output);

@@ -97,7 +97,7 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
     for (const [index, peer] of peers.entries()) {
       await checkAnswer(urls[index] ?? '', peer.expect, peer.label);
       console.log(`wrk ${urls[index]} (${peer.label}): warm-up ${settings.warmupSeconds}s`);
-      load(urls[index] ?? '', 16, settings.warmupSeconds, pids[index] ?? (() => []));
+      load(urls[index] ?? '', 16, settings.warmupSeconds, pids[index] ?? (() => []), fronts[index]?.clientCore);
     }
     const runs = peers.map(() => new Map<number, LoadResult[]>());
     for (let round = 1; round <= settings.rounds; round++) {
@@ -108,7 +108,13 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
       if (round % 2 === 0) order.reverse();
       for (const connections of settings.concurrencies) {
         for (const index of order) {
-          const result = load(urls[index] ?? '', connections, settings.seconds, pids[index] ?? (() => []));
+          const result = load(
+            urls[index] ?? '',
+            connections,
+            settings.seconds,
+            pids[index] ?? (() => []),
+            fronts[index]?.clientCore,
+          );
           // Each run in the log, so that a cell's median can be traced back to its rounds.
           console.log(
             `  c${connections} ${peers[index]?.name}: ${result.requestsPerSecond.toFixed(0)} req/s, ` +

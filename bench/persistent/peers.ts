@@ -35,6 +35,8 @@ export interface Peer {
   setup?(port: number, runDir: string): { file: string; text: string };
   /** For php-fpm: SCRIPT_FILENAME. */
   scriptFilename?: string;
+  /** Runs on every core, not pinned with nginx to one (placement.ts): a pool of workers. */
+  everyCore?: boolean;
 }
 
 const node = process.execPath;
@@ -53,6 +55,7 @@ export function persistentPeers(apps: PersistentApps): Peer[] {
     protocol: 'fastcgi',
     role: 'peer',
     app: 'cpu-bound',
+    everyCore: true,
     path: '/app/work',
     expect: 'done',
     command: (port) => [
