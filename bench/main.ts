@@ -167,7 +167,7 @@ const report = [
   '',
   '## Persistent mode through nginx (one worker), beside node-server and the peers',
   '',
-  `wrk -t1 --latency, keep-alive, after a warm-up: every cell run ${loadSettings.rounds} times for ${loadSettings.seconds} s, ` +
+  `wrk -t1 --latency, keep-alive, after a warm-up: every cell run ${loadSettings.rounds} times for ${loadSettings.seconds} s, each after 1 s of unmeasured load, ` +
     'interleaved with the other rows (all started at once, loaded one at a time, every other round in reverse order), ' +
     'the median shown; every backend on a loopback TCP port; wrk alone on core 0, nginx and the backend on core 1 ' +
     '(bench/persistent/placement.ts; the CGI and workers rows unpinned); ' +

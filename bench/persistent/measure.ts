@@ -108,6 +108,11 @@ export async function measurePeers(peers: readonly Peer[], settings: LoadSetting
       if (round % 2 === 0) order.reverse();
       for (const connections of settings.concurrencies) {
         for (const index of order) {
+          // A second of unmeasured load first: a row idle while the others ran starts with a tail
+          // of its own, no part of serving steadily (500-route app at 64 connections after 45 s
+          // idle: node-server's p99 222 ms against 19 right after, fetch-cgi's slowest 158 ms
+          // against 41).
+          load(urls[index] ?? '', connections, 1, pids[index] ?? (() => []), fronts[index]?.clientCore);
           const result = load(
             urls[index] ?? '',
             connections,
