@@ -104,7 +104,7 @@ export async function startFront(peer: Peer, port: number, backendPort: number):
             mount: '/app',
           });
     const conf = join(runDir, 'nginx.conf');
-    // One worker: the bench measures the backend, and two cores are shared by nginx, wrk and it.
+    // One worker: the bench measures the backend, and nginx shares its core with it (placement.ts).
     writeFileSync(conf, nginxHarnessConfig({ runDir, site, workers: 1 }));
     const nginx = startProcess(
       onCore(serverCore, ['/usr/sbin/nginx', '-e', logFiles[0] ?? '', '-c', conf]),
